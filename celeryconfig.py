@@ -1,0 +1,93 @@
+"""Celery settings for gameworker, built from the settings object (``config_from_object``).
+
+Chosen for at-least-once delivery with idempotent tasks: a message is acknowledged only after
+its command finished, and a redelivered one is answered from its idempotency record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kombu import Exchange, Queue  # type: ignore[attr-defined]
+
+from workers.settings import Settings
+
+QUEUES = ("games", "strategies", "maintenance")
+
+
+def build(settings: Settings) -> dict[str, Any]:
+    settings.check()
+    transport_options: dict[str, Any] = {
+        # Redis/SQS: redeliver an unacked message only after every time limit has passed.
+        "visibility_timeout": settings.visibility_timeout,
+    }
+    if settings.is_embedded_broker:
+        folder = settings.broker_folder
+        for sub in ("in", "processed", "control"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        # The filesystem transport: one folder in and out, so every process on the machine
+        # shares the queues. It removes a message when fetched: no redelivery there.
+        transport_options |= {
+            "data_folder_in": str(folder / "in"),
+            "data_folder_out": str(folder / "in"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+            "control_folder": str(folder / "control"),
+            "polling_interval": 0.05,
+        }
+        (settings.home_dir / "results").mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": settings.broker,
+        "result_backend": settings.results,
+        "broker_transport_options": transport_options,
+        "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        # JSON only: senders never import project code, and nothing is unpickled.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Ack after the command ran, so a crash mid-command redelivers it (idempotency makes
+        # the second run answer the first result).
+        "task_acks_late": True,
+        # A worker process killed mid-command (SIGKILL, OOM) requeues its message.
+        "task_reject_on_worker_lost": True,
+        # One message in hand per process: a slow command never holds others hostage.
+        "worker_prefetch_multiplier": 1,
+        # Losing the broker connection cancels running late-ack tasks: they are redelivered.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # Keep retrying the broker at start instead of crashing the worker.
+        "broker_connection_retry_on_startup": True,
+        # Both limits below the broker's visibility timeout (checked in Settings.check).
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        # STARTED lets a client tell a queued command from a running one.
+        "task_track_started": True,
+        # Results are kept a day: enough for any caller to collect them.
+        "result_expires": settings.result_expires,
+        # Results carry the task name, so Flower and `gameworker send` can show it.
+        "result_extended": True,
+        # The three queues of the contract, durable, each on its own direct exchange.
+        "task_queues": [
+            Queue(q, Exchange(q, type="direct"), routing_key=q)  # type: ignore[no-untyped-call]
+            for q in QUEUES
+        ],
+        "task_default_queue": "games",
+        "task_routes": {
+            "games.*": {"queue": "games"},
+            "game_tasks.*": {"queue": "games"},
+            "strategies.*": {"queue": "strategies"},
+            "maintenance.*": {"queue": "maintenance"},
+            "events.*": {"queue": "maintenance"},
+        },
+        # Task events for Flower: on from the start, no `celery control enable_events` needed.
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        # Recycle a worker process now and then: a slow leak never grows without bound.
+        "worker_max_tasks_per_child": 10_000,
+        "worker_concurrency": settings.worker_concurrency,
+        "worker_hijack_root_logger": False,
+    }
+
+
+_conf = build(Settings())
+globals().update(_conf)

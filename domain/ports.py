@@ -1,0 +1,119 @@
+"""What the services need from storage: repository and unit-of-work protocols.
+
+``page`` methods return up to ``limit + 1`` rows read in the request's direction from its
+position; ``domain.paging.page_from_rows`` shapes them into a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal, Protocol
+
+from domain.game_tasks import GameTask
+from domain.games import Game
+from domain.paging import CursorCodec, PageRequest
+from domain.queries import GameFilters, GameScope, GameTaskFilters
+from domain.strategies import AuditEntry, ScheduledOperation, Strategy
+
+Lock = Literal["none", "share", "update"]
+
+
+class Progress(Protocol):
+    def __call__(self, done: int, total: int) -> None: ...
+
+
+class GameRepository(Protocol):
+    def add(self, game: Game) -> None:
+        """Insert; a taken name, slug or external id raises Conflict naming the field."""
+
+    def get(self, game_id: str, lock: Lock = "none") -> Game | None: ...
+    def get_by_slug(self, slug: str) -> Game | None: ...
+    def find_by_external_id(self, account_id: str | None, external_game_id: str) -> list[Game]: ...
+    def update(self, game: Game, params_changed: bool = True) -> None:
+        """Write back every field (and the params when they changed); conflicts as in add."""
+
+    def taken_slugs(self, candidates: Sequence[str]) -> set[str]: ...
+    def page(self, scope: GameScope, filters: GameFilters, request: PageRequest) -> list[Game]: ...
+    def count(self, scope: GameScope, filters: GameFilters) -> int: ...
+    def purge(self, game: Game) -> tuple[int, int]:
+        """Remove the game, its params, its tasks and their params: (tasks, params) deleted."""
+
+    def external_ids(self, account_id: str | None, game_ids: Sequence[str]) -> dict[str, str]: ...
+    def page_by_strategy(
+        self, account_id: str | None, strategy_id: str, request: PageRequest
+    ) -> list[dict[str, Any]]:
+        """Rows ``{id, game_id, external_game_id, platform}`` of the games on a strategy."""
+
+    def count_by_strategy(self, strategy_id: str) -> int: ...
+    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int:
+        """Point every game on ``old`` at ``new`` with set-based updates; the number moved."""
+
+
+class GameTaskRepository(Protocol):
+    def add(self, task: GameTask) -> None: ...
+    def get(self, task_id: str, lock: Lock = "none") -> GameTask | None: ...
+    def get_by_external_id(self, game_id: str, external_task_id: str) -> GameTask | None: ...
+    def update(self, task: GameTask, params_changed: bool = True) -> None: ...
+    def delete(self, task: GameTask) -> int:
+        """Hard delete with its params; the number of params deleted."""
+
+    def page(
+        self, game_id: str, filters: GameTaskFilters, request: PageRequest
+    ) -> list[GameTask]: ...
+    def count(self, game_id: str, filters: GameTaskFilters) -> int: ...
+    def page_by_strategy(self, strategy_id: str, request: PageRequest) -> list[dict[str, Any]]:
+        """Rows ``{id, task_id, external_task_id, game_id, external_game_id}``."""
+
+    def count_by_strategy(self, strategy_id: str) -> int: ...
+    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int: ...
+
+
+class StrategyRepository(Protocol):
+    def add(self, strategy: Strategy) -> None: ...
+    def get(self, strategy_id: str, lock: Lock = "none") -> Strategy | None: ...
+    def family(self, account_id: str, name: str, lock: bool = False) -> list[Strategy]:
+        """Every version of the family, newest first; ``lock`` serializes family operations."""
+
+    def update(self, strategy: Strategy) -> None: ...
+    def page(
+        self, account_id: str | None, filters: dict[str, Any], request: PageRequest
+    ) -> list[Strategy]: ...
+
+
+class AuditLog(Protocol):
+    def add(self, entry: AuditEntry) -> None: ...
+    def page(
+        self, account_id: str | None, strategy_id: str | None, request: PageRequest
+    ) -> list[AuditEntry]: ...
+
+
+class Schedules(Protocol):
+    def add(self, op: ScheduledOperation) -> None: ...
+    def get(self, schedule_id: str, lock: Lock = "none") -> ScheduledOperation | None: ...
+    def update(self, op: ScheduledOperation) -> None: ...
+    def page(
+        self, account_id: str | None, strategy_id: str | None, request: PageRequest
+    ) -> list[ScheduledOperation]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving it without ``commit`` rolls everything back."""
+
+    @property
+    def games(self) -> GameRepository: ...
+    @property
+    def game_tasks(self) -> GameTaskRepository: ...
+    @property
+    def strategies(self) -> StrategyRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def schedules(self) -> Schedules: ...
+    @property
+    def cursors(self) -> CursorCodec: ...
+
+    def progress(self, done: int, total: int) -> None:
+        """Report how far a long cascade has come (PROGRESS state on the task)."""
+
+    def collect(self, entities: Iterable[Any]) -> None:
+        """Take the events the entities recorded, to be written to the outbox at commit."""

@@ -1,0 +1,270 @@
+"""The command task: validate, de-duplicate, run the service in one unit of work, answer.
+
+Every command walks the same path:
+
+1. the envelope (``actor``, ``data``, ``idempotency_key``) and the data are validated;
+2. a unit of work opens and looks the idempotency key up: a hit answers the stored result;
+3. the domain service runs; its change, the idempotency record and the outbox rows commit
+   in one transaction;
+4. a domain error rolls the change back and is answered (and, for a command that would change
+   something, recorded with a ``command.rejected`` event) in a fresh transaction;
+5. a transient fault is retried with backoff; anything else fails the task and is
+   dead-lettered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pydantic
+from celery import Task, shared_task
+
+from domain.actor import Actor
+from domain.errors import Conflict, DomainError, ValidationError
+from domain.events import COMMAND_FAILED, COMMAND_REJECTED, Event
+from domain.ports import UnitOfWork
+from persistence.dead_letters import DeadLetters
+from persistence.idempotency import AlreadyProcessed, Processed
+from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
+from tasks.faults import backoff, is_transient
+from tasks.messages import Envelope, Message
+from tasks.results import Result, failed, from_pydantic, ok
+from tasks.runtime import Runtime
+
+log = logging.getLogger("gameworker.commands")
+
+Service = Callable[[UnitOfWork, Actor, dict[str, Any]], Any]
+SUBJECT_KEYS = ("game_id", "task_id", "strategy_id", "schedule_id")
+
+
+@dataclass(frozen=True, slots=True)
+class Ident:
+    """Where a command's idempotency record lives: the actor's account and the key."""
+
+    scope: str
+    key: str
+    account_id: str | None
+    subject: str
+
+    @classmethod
+    def guess(cls, kwargs: Mapping[str, Any], task_id: str) -> Ident:
+        """The best identity of a command that failed validation (fields may be garbage)."""
+        actor = kwargs.get("actor")
+        account = actor.get("account_id") if isinstance(actor, dict) else None
+        account = account if isinstance(account, str) and 0 < len(account) <= 64 else None
+        key = kwargs.get("idempotency_key")
+        key = key if isinstance(key, str) and 0 < len(key) <= 200 else task_id
+        data = kwargs.get("data")
+        subject = _subject_of(data if isinstance(data, dict) else {}, key)
+        return cls(account or "", key, account, subject)
+
+
+def _subject_of(data: Mapping[str, Any], key: str) -> str:
+    for name in SUBJECT_KEYS:
+        value = data.get(name)
+        if isinstance(value, str) and 0 < len(value) <= 64:
+            return value
+    return key[:64]
+
+
+def parse_command(
+    args: tuple[Any, ...], kwargs: Mapping[str, Any], model: type[Message]
+) -> tuple[Actor, dict[str, Any], str | None]:
+    """The actor, the validated data (keys as given) and the idempotency key."""
+    if args:
+        raise ValidationError(
+            "commands take keyword arguments only: actor, data, idempotency_key",
+            {"fields": {"args": "positional arguments are not accepted"}},
+        )
+    try:
+        envelope = Envelope.model_validate(dict(kwargs))
+    except pydantic.ValidationError as exc:
+        raise from_pydantic(exc) from None
+    try:
+        data = model.model_validate(envelope.data)
+    except pydantic.ValidationError as exc:
+        raise from_pydantic(exc, prefix="data") from None
+    a = envelope.actor
+    actor = Actor(a.subject, a.account_id, a.is_admin, tuple(a.roles))
+    return actor, data.model_dump(exclude_unset=True), envelope.idempotency_key
+
+
+class CommandTask(Task):  # type: ignore[misc]
+    """Base of every contract command; one subclass per command is made by ``command``."""
+
+    abstract = True
+    typing = False  # arguments are validated by the task itself, into a contract answer
+    data_model: ClassVar[type[Message]]
+    service: ClassVar[Service]
+    writes: ClassVar[bool] = True
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.runtime
+        return runtime
+
+    def execute(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Result:
+        started = time.perf_counter()
+        ident = Ident.guess(kwargs, self.request.id or "local")
+        outcome = "fault"
+        try:
+            try:
+                actor, data, key = parse_command(args, kwargs, self.data_model)
+            except ValidationError as error:
+                result = self._reject(ident, error) if self.writes else failed(error)
+            else:
+                ident = Ident(
+                    actor.account_id or "", key or ident.key, actor.account_id, ident.subject
+                )
+                result = self._run(actor, data, ident)
+            outcome = "ok" if result["ok"] else result["error"]["code"]
+            return result
+        except Exception as exc:
+            if is_transient(exc) and self.request.retries < self.runtime.max_retries:
+                outcome = "retry"
+                countdown = backoff(
+                    self.request.retries,
+                    self.runtime.retry_backoff_base,
+                    self.runtime.retry_backoff_cap,
+                )
+                raise self.retry(
+                    exc=exc, countdown=countdown, max_retries=self.runtime.max_retries
+                ) from exc
+            raise
+        finally:
+            log.info(
+                json.dumps(
+                    {
+                        "task": self.name,
+                        "task_id": self.request.id,
+                        "idempotency_key": ident.key,
+                        "subject": kwargs.get("actor", {}).get("subject")
+                        if isinstance(kwargs.get("actor"), dict)
+                        else None,
+                        "outcome": outcome,
+                        "retries": self.request.retries,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    }
+                )
+            )
+
+    def _uow(self, ident: Ident) -> SqlUnitOfWork:
+        return self.runtime.db.unit_of_work(
+            Causation(ident.key, self.request.id), on_progress=self._progress
+        )
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.request.id and not self.request.is_eager:
+            self.update_state(state="PROGRESS", meta={"done": done, "total": total})
+
+    def _run(self, actor: Actor, data: dict[str, Any], ident: Ident) -> Result:
+        if not self.writes:
+            with self._uow(ident) as uow:
+                try:
+                    return ok(type(self).service(uow, actor, data))
+                except DomainError as error:
+                    return failed(error)
+        with self._uow(ident) as uow:
+            stored = uow.processed.find(ident.scope, ident.key)
+            if stored is not None:
+                return self._replay(stored)
+            try:
+                result = ok(type(self).service(uow, actor, data))
+            except DomainError as error:
+                uow.rollback()
+                return self._reject(ident, error)
+            try:
+                uow.commit(CommandRecord(ident.scope, ident.key, self.name, result))
+            except AlreadyProcessed:
+                pass  # another delivery of this command committed first: answer its result
+            else:
+                self.runtime.after_commit()
+                return result
+        return self._stored(ident)
+
+    def _reject(self, ident: Ident, error: DomainError) -> Result:
+        """Answer a domain error, recorded with its command.rejected event."""
+        result = failed(error)
+        with self._uow(ident) as uow:
+            stored = uow.processed.find(ident.scope, ident.key)
+            if stored is not None:
+                return self._replay(stored)
+            data = {"task": self.name, "idempotency_key": ident.key, "error": error.to_dict()}
+            uow.record(Event(COMMAND_REJECTED, ident.subject, ident.account_id, data))
+            try:
+                uow.commit(CommandRecord(ident.scope, ident.key, self.name, result))
+            except AlreadyProcessed:
+                pass
+            else:
+                self.runtime.after_commit()
+                return result
+        return self._stored(ident)
+
+    def _stored(self, ident: Ident) -> Result:
+        with self._uow(ident) as uow:
+            stored = uow.processed.find(ident.scope, ident.key)
+        assert stored is not None, "a concurrent delivery committed, so its record exists"
+        return self._replay(stored)
+
+    def _replay(self, stored: Processed) -> Result:
+        if stored.task != self.name:
+            return failed(
+                Conflict.field(
+                    "idempotency_key", f"this key was already used for a {stored.task} command"
+                )
+            )
+        return stored.result
+
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
+    ) -> None:
+        """Dead-letter a command that failed for good: a row and a command.failed event."""
+        ident = Ident.guess(kwargs if isinstance(kwargs, dict) else {}, task_id)
+        error = f"{type(exc).__name__}: {exc}"[:4000]
+        attempts = self.request.retries + 1
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        try:
+            with self._uow(ident) as uow:
+                DeadLetters(uow.conn).add(
+                    task_id, self.name, queue, _jsonable(kwargs), error, attempts
+                )
+                data = {
+                    "task": self.name,
+                    "idempotency_key": ident.key,
+                    "error": error,
+                    "attempts": attempts,
+                }
+                uow.record(Event(COMMAND_FAILED, ident.subject, ident.account_id, data))
+                uow.commit()
+        except Exception:  # the database may be what failed: the broker's dead letter remains
+            log.exception("could not record the dead letter of %s %s", self.name, task_id)
+
+
+def _jsonable(value: Any) -> dict[str, Any]:
+    try:
+        return {"kwargs": json.loads(json.dumps(value, default=repr))}
+    except (TypeError, ValueError):
+        return {"kwargs": repr(value)[:10000]}
+
+
+def command(name: str, model: type[Message], service: Service, *, writes: bool = True) -> Any:
+    """Declare the Celery task of one contract command."""
+
+    def run(self: CommandTask, *args: Any, **kwargs: Any) -> Result:
+        return self.execute(args, kwargs)
+
+    run.__name__ = name.replace(".", "_")
+    run.__qualname__ = run.__name__
+    return shared_task(
+        bind=True,
+        base=CommandTask,
+        name=name,
+        data_model=model,
+        service=staticmethod(service),
+        writes=writes,
+    )(run)

@@ -1,0 +1,57 @@
+"""Field types of the messages: the contract's field rules bound to pydantic types."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from domain import rules
+from domain.errors import FieldRuleError
+from domain.paging import MAX_LIMIT
+
+
+def _aware(value: datetime) -> datetime:
+    """A timestamp without a zone is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _json_object_64k(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > 64 * 1024:
+        raise FieldRuleError(f"must be at most 64 KiB as JSON (got {size} bytes)")
+    return value
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise FieldRuleError("must not be null")
+    return value
+
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+AccountId = Annotated[str, AfterValidator(rules.account_id)]
+Subject = Annotated[str, AfterValidator(rules.subject)]
+Role = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Name = Annotated[str, AfterValidator(rules.name)]
+Slug = Annotated[str, AfterValidator(rules.slug)]
+ExternalId = Annotated[str, AfterValidator(rules.external_id)]
+Platform = Annotated[str, AfterValidator(rules.platform)]
+Description = Annotated[str, AfterValidator(rules.description)]
+Tags = Annotated[list[str], AfterValidator(rules.tags)]
+PageUrl = Annotated[str, AfterValidator(rules.page_url)]
+SteamAppId = Annotated[str, AfterValidator(rules.steam_app_id)]
+OpaqueId = Annotated[str, AfterValidator(rules.opaque_id)]
+StrategyRef = Annotated[str, AfterValidator(rules.strategy_id)]
+Status = Annotated[str, AfterValidator(rules.status)]
+Params = Annotated[dict[str, Any], AfterValidator(rules.params)]
+ParamKey = Annotated[str, AfterValidator(rules.param_key)]
+Timestamp = Annotated[datetime, Field(strict=False), AfterValidator(_aware)]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+SortSpec = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Definition = Annotated[dict[str, Any], AfterValidator(_json_object_64k)]
+NotNull = BeforeValidator(_not_null)

@@ -1,0 +1,27 @@
+"""What a task needs at run time, handed over by the worker's bootstrap.
+
+The Celery app carries it (``app.runtime``): tasks never import ``workers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from persistence.database import Database
+
+
+@dataclass
+class Runtime:
+    db: Database
+    max_retries: int = 5
+    retry_backoff_base: float = 0.5
+    retry_backoff_cap: float = 30.0
+    after_commit: Callable[[], None] = field(default=lambda: None)
+    """Called after a command committed events (kicks the relay)."""
+
+
+class HasRuntime(Protocol):
+    @property
+    def runtime(self) -> Runtime: ...

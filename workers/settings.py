@@ -1,0 +1,75 @@
+"""One settings object, read from ``GAMEWORKER_*`` variables; nothing else reads the environment.
+
+With nothing set, everything runs on the embedded default under ``GAMEWORKER_HOME`` (``./var``):
+a SQLite database, kombu's ``filesystem://`` broker and a file result backend.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAMEWORKER_", extra="ignore")
+
+    home: Path = Path("var")
+    database_url: str | None = None
+    broker_url: str | None = None
+    result_backend: str | None = None
+    events_url: str | None = None
+    cursor_secret: SecretStr = SecretStr("gameworker-embedded-cursor-secret")
+
+    db_pool_size: int = Field(5, ge=1)
+    # Redis redelivers an unacked message after the visibility timeout: every time limit and
+    # retry countdown stays below it, or a long command would run twice.
+    visibility_timeout: int = Field(3600, ge=60)
+    task_soft_time_limit: int = Field(240, ge=1)
+    task_time_limit: int = Field(300, ge=1)
+    max_retries: int = Field(5, ge=0)
+    retry_backoff_base: float = Field(0.5, gt=0)
+    retry_backoff_cap: float = Field(30.0, gt=0)
+    worker_concurrency: int | None = None
+    result_expires: int = Field(86_400, ge=60)
+    log_level: str = "INFO"
+
+    @cached_property
+    def home_dir(self) -> Path:
+        return self.home.resolve()
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'gameworker.db'}"
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or "filesystem://"
+
+    @property
+    def results(self) -> str:
+        return self.result_backend or f"file://{self.home_dir / 'results'}"
+
+    @property
+    def events(self) -> str:
+        return self.events_url or self.broker
+
+    @property
+    def is_embedded_broker(self) -> bool:
+        return self.broker.startswith("filesystem://")
+
+    @property
+    def broker_folder(self) -> Path:
+        return self.home_dir / "broker"
+
+    def check(self) -> None:
+        if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
+            raise ValueError(
+                "need task_soft_time_limit < task_time_limit < visibility_timeout "
+                f"(got {self.task_soft_time_limit}, {self.task_time_limit}, "
+                f"{self.visibility_timeout})"
+            )
+        if self.retry_backoff_cap >= self.visibility_timeout:
+            raise ValueError("retry_backoff_cap must stay below visibility_timeout")
