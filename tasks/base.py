@@ -88,7 +88,7 @@ def parse_command(
     try:
         data = model.model_validate(envelope.data)
     except pydantic.ValidationError as exc:
-        raise from_pydantic(exc, prefix="data") from None
+        raise from_pydantic(exc, in_data=True) from None
     a = envelope.actor
     actor = Actor(a.subject, a.account_id, a.is_admin, tuple(a.roles))
     return actor, data.model_dump(exclude_unset=True), envelope.idempotency_key

@@ -13,6 +13,16 @@ from domain.errors import FieldRuleError
 from domain.paging import MAX_LIMIT
 
 
+def _iso_timestamp(value: Any) -> Any:
+    """An ISO 8601 string (a number is not a timestamp here; a bare date is midnight)."""
+    if not isinstance(value, str):
+        raise FieldRuleError("must be an ISO 8601 timestamp string")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise FieldRuleError(f"not an ISO 8601 timestamp: {value[:40]!r}") from None
+
+
 def _aware(value: datetime) -> datetime:
     """A timestamp without a zone is taken as UTC."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -48,7 +58,7 @@ StrategyRef = Annotated[str, AfterValidator(rules.strategy_id)]
 Status = Annotated[str, AfterValidator(rules.status)]
 Params = Annotated[dict[str, Any], AfterValidator(rules.params)]
 ParamKey = Annotated[str, AfterValidator(rules.param_key)]
-Timestamp = Annotated[datetime, Field(strict=False), AfterValidator(_aware)]
+Timestamp = Annotated[datetime, BeforeValidator(_iso_timestamp), AfterValidator(_aware)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 SortSpec = Annotated[str, StringConstraints(min_length=1, max_length=300)]

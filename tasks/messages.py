@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.errors import FieldRuleError
 from tasks.fields import (
@@ -41,6 +41,18 @@ from tasks.fields import (
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _immutable(value: Any) -> Any:
+    raise FieldRuleError("cannot be changed by a patch")
+
+
+Immutable = Annotated[Any, BeforeValidator(_immutable)]
+
+
+def _one_or_list(value: Any) -> Any:
+    """A filter that takes one value or a list of them: one value is a list of one."""
+    return [value] if isinstance(value, str) else value
 
 
 def exactly_one(model: BaseModel, *groups: tuple[str, ...]) -> None:
@@ -113,11 +125,15 @@ class GamePatch(Message):
     params: Params | None = None
     deleted: bool | None = None
 
+    # Present at all (even null): a validation_error naming the field.
+    slug: Immutable = None
+    account_id: Immutable = None
+
 
 class GameGet(Message):
-    game_id: Id | None = None
-    slug: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    external_game_id: ExternalId | None = None
+    game_id: Annotated[Id | None, NotNull] = None
+    slug: Annotated[Annotated[str, Field(min_length=1, max_length=64)] | None, NotNull] = None
+    external_game_id: Annotated[ExternalId | None, NotNull] = None
     include_deleted: bool = False
 
     @model_validator(mode="after")
@@ -130,7 +146,10 @@ class GameFiltersModel(Message):
     name_contains: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     platform: Platform | None = None
     external_game_id: (
-        ExternalId | Annotated[list[ExternalId], Field(min_length=1, max_length=100)] | None
+        Annotated[
+            list[ExternalId], BeforeValidator(_one_or_list), Field(min_length=1, max_length=100)
+        ]
+        | None
     ) = None
     slug: Slug | None = None
     strategy_id: StrategyRef | None = None
@@ -192,9 +211,9 @@ class GameTaskCreate(Message):
 
 
 class GameTaskGet(Message):
-    task_id: Id | None = None
-    game_id: Id | None = None
-    external_task_id: ExternalId | None = None
+    task_id: Annotated[Id | None, NotNull] = None
+    game_id: Annotated[Id | None, NotNull] = None
+    external_task_id: Annotated[ExternalId | None, NotNull] = None
 
     @model_validator(mode="after")
     def _one_key(self) -> Self:

@@ -23,22 +23,27 @@ def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "data"
 
 
-def _sentence(err: Any) -> str:
+def _sentence(err: Any, in_data: bool) -> str:
     message = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
             message = message[len(prefix) :]
     if err["type"] == "extra_forbidden":
-        return "unknown field"
+        top_level = not in_data and len(err["loc"]) == 1
+        return "unknown keyword argument" if top_level else "unknown field"
     return message
 
 
-def from_pydantic(exc: pydantic.ValidationError, prefix: str = "") -> ValidationError:
-    """One validation_error naming every offending field (``details.fields``)."""
+def from_pydantic(exc: pydantic.ValidationError, *, in_data: bool = False) -> ValidationError:
+    """One validation_error naming every offending field (``details.fields``).
+
+    A field of ``data`` is named by its path inside ``data`` (``name``, ``filters.tag``), the
+    way conflicts and the services name it; an envelope field by its own path
+    (``actor.subject``, ``idempotency_key``); ``data`` stands for the data as a whole.
+    """
     fields: dict[str, str] = {}
     for err in exc.errors(include_url=False, include_input=False):
         where = _where(tuple(err["loc"]))
-        where = f"{prefix}.{where}" if prefix and where != "data" else (prefix or where)
-        fields.setdefault(where, _sentence(err))
+        fields.setdefault(where, _sentence(err, in_data))
     summary = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
     return ValidationError(f"invalid command: {summary}", {"fields": fields})

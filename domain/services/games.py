@@ -54,24 +54,26 @@ def create_game(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
 def get_game(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
     if "game_id" in cmd:
         found = uow.games.get(cmd["game_id"])
-        key = f"game {cmd['game_id']}"
+        key, what = "game_id", f"game {cmd['game_id']}"
     elif "slug" in cmd:
         found = uow.games.get_by_slug(cmd["slug"])
-        key = f"game with slug {cmd['slug']!r}"
+        key, what = "slug", f"game with slug {cmd['slug']!r}"
     else:
         matches = uow.games.find_by_external_id(actor.scope(), cmd["external_game_id"])
         if len(matches) > 1:
             raise ValidationError.field(
-                "external_game_id", "used by several accounts: act with an account_id"
+                "external_game_id",
+                "used by games of several accounts: get the game by game_id or slug, or list "
+                "with account_id and filters.external_game_id",
             )
         found = matches[0] if matches else None
-        key = f"game with external_game_id {cmd['external_game_id']!r}"
+        key, what = "external_game_id", f"game with external_game_id {cmd['external_game_id']!r}"
     if (
         found is None
         or not actor.sees(found.account_id)
         or (found.is_deleted and not cmd.get("include_deleted"))
     ):
-        raise NotFound(f"{key} not found")
+        raise NotFound(f"{what} not found", {key: cmd[key]})
     return found.to_dict()
 
 
