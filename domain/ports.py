@@ -19,7 +19,8 @@ Lock = Literal["none", "share", "update"]
 
 
 class Progress(Protocol):
-    def __call__(self, done: int, total: int) -> None: ...
+    def __call__(self, moved: int) -> None:
+        """Called after each batch of a cascade with the number of rows the batch moved."""
 
 
 class GameRepository(Protocol):
@@ -45,8 +46,12 @@ class GameRepository(Protocol):
         """Rows ``{id, game_id, external_game_id, platform}`` of the games on a strategy."""
 
     def count_by_strategy(self, strategy_id: str) -> int: ...
-    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int:
-        """Point every game on ``old`` at ``new`` with set-based updates; the number moved."""
+    def move_strategy(
+        self, old: str, new: str, progress: Progress | None = None, *, by: str | None = None
+    ) -> int:
+        """Point every game on ``old`` at ``new`` set-based (stamping updated_at, and updated_by
+        with ``by``); the number moved. Without ``progress`` one statement, with it keyed
+        batches that report after each."""
 
 
 class GameTaskRepository(Protocol):
@@ -65,14 +70,21 @@ class GameTaskRepository(Protocol):
         """Rows ``{id, task_id, external_task_id, game_id, external_game_id}``."""
 
     def count_by_strategy(self, strategy_id: str) -> int: ...
-    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int: ...
+    def move_strategy(
+        self, old: str, new: str, progress: Progress | None = None, *, by: str | None = None
+    ) -> int:
+        """As for games (game tasks have no updated_by: ``by`` is ignored)."""
 
 
 class StrategyRepository(Protocol):
     def add(self, strategy: Strategy) -> None: ...
     def get(self, strategy_id: str, lock: Lock = "none") -> Strategy | None: ...
     def family(self, account_id: str, name: str, lock: bool = False) -> list[Strategy]:
-        """Every version of the family, newest first; ``lock`` serializes family operations."""
+        """Every version of the family, newest first (empty if there is none).
+
+        ``lock`` serializes the operations on one family: it waits for the family's lock, then
+        reads every version committed before it got it, and locks them all.
+        """
 
     def update(self, strategy: Strategy) -> None: ...
     def page(
@@ -83,8 +95,9 @@ class StrategyRepository(Protocol):
 class AuditLog(Protocol):
     def add(self, entry: AuditEntry) -> None: ...
     def page(
-        self, account_id: str | None, strategy_id: str | None, request: PageRequest
-    ) -> list[AuditEntry]: ...
+        self, account_id: str | None, strategy_ids: Sequence[str] | None, request: PageRequest
+    ) -> list[AuditEntry]:
+        """Entries of the account (None: all) about any of ``strategy_ids`` (None: any)."""
 
 
 class Schedules(Protocol):

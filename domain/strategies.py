@@ -81,9 +81,16 @@ class Strategy:
 
 @dataclass(eq=False)
 class StrategyFamily:
-    """The versions that share an account and a name, newest first; at most one PUBLISHED."""
+    """The versions that share an account and a name, newest first; at most one PUBLISHED.
+
+    The family owns the lifecycle rules. It remembers which versions it ``added`` and which it
+    ``changed`` (in the order they changed: a displaced version is archived before its successor
+    is published, so the database's one-PUBLISHED index never sees two at once).
+    """
 
     versions: list[Strategy]
+    added: list[Strategy] = field(default_factory=list)
+    changed: list[Strategy] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -103,7 +110,11 @@ class StrategyFamily:
         )
         check_type(first.type, first.parent_strategy_id)
         first.record(events.STRATEGY_CREATED)
-        return cls([first]), first
+        return cls([first], added=[first]), first
+
+    @property
+    def name(self) -> str:
+        return self.versions[0].name
 
     @property
     def published(self) -> Strategy | None:
@@ -113,29 +124,55 @@ class StrategyFamily:
         for v in self.versions:
             if v.version == number:
                 return v
-        raise NotFound(f"version {number} of strategy {self.versions[0].name!r} not found")
+        raise NotFound(
+            f"version {number} of strategy {self.name!r} not found",
+            {"fields": {"target_version": f"the family has no version {number}"}},
+        )
 
     def update(self, target: Strategy, changes: dict[str, Any], by: str) -> Strategy:
-        """Change a DRAFT in place, or fork a PUBLISHED version into a new DRAFT."""
+        """Apply an update to ``target``; the version that carries it is returned.
+
+        A name belongs to the family: a new name renames every version (the caller checks the
+        name is free). The other fields change a DRAFT in place; on a PUBLISHED version they go
+        into a new DRAFT numbered max+1, leaving the PUBLISHED one as it is. ARCHIVED: conflict.
+        """
         if target.status == ARCHIVED:
-            raise Conflict(f"strategy {target.id} is ARCHIVED and cannot be changed")
+            raise Conflict(
+                f"strategy {target.id} is ARCHIVED and cannot be changed",
+                {"strategy_id": target.id, "status": ARCHIVED},
+            )
+        touched: list[Strategy] = []
+        name = changes.get("name")
+        if name is not None and name != self.name:
+            for v in self.versions:
+                v.name = name
+            touched = list(self.versions)
+        content = {k: v for k, v in changes.items() if k != "name"}
+        result = target
         if target.status == DRAFT:
-            changed = {k: v for k, v in changes.items() if getattr(target, k) != v}
-            if changed:
-                for key, value in changed.items():
-                    setattr(target, key, value)
-                target.updated_at = max(utcnow(), target.updated_at)
-                target.record(events.STRATEGY_UPDATED)
-            return target
+            changed = {k: v for k, v in content.items() if getattr(target, k) != v}
+            for key, value in changed.items():
+                setattr(target, key, value)
+            if changed and target not in touched:
+                touched.append(target)
+        elif content:
+            result = self._fork(target, content, by)
+        for v in touched:
+            v.updated_at = max(utcnow(), v.updated_at)
+            v.record(events.STRATEGY_UPDATED)
+            self._mark(v)
+        return result
+
+    def _fork(self, published: Strategy, content: dict[str, Any], by: str) -> Strategy:
         now = utcnow()
         fork = Strategy(
             id=ids.new_id(ids.STRATEGY),
-            account_id=target.account_id,
-            name=changes.get("name", target.name),
-            type=target.type,
-            definition=changes.get("definition", target.definition),
-            description=changes.get("description", target.description),
-            parent_strategy_id=target.parent_strategy_id,
+            account_id=published.account_id,
+            name=published.name,
+            type=published.type,
+            definition=content.get("definition", published.definition),
+            description=content.get("description", published.description),
+            parent_strategy_id=published.parent_strategy_id,
             version=max(v.version for v in self.versions) + 1,
             status=DRAFT,
             created_by=by,
@@ -143,38 +180,54 @@ class StrategyFamily:
             updated_at=now,
         )
         self.versions.insert(0, fork)
+        self.added.append(fork)
         fork.record(events.STRATEGY_CREATED)
         return fork
 
     def publish(self, target: Strategy) -> Strategy | None:
-        """Publish ``target``; the version it displaces (now ARCHIVED) is returned."""
+        """Publish ``target`` (not PUBLISHED yet); the version it displaces is returned."""
         if target.status == ARCHIVED:
-            raise Conflict(f"strategy {target.id} is ARCHIVED; roll back to it instead")
-        if target.status == PUBLISHED:
-            return None
+            raise Conflict(
+                f"strategy {target.id} is ARCHIVED: roll back to it instead",
+                {"strategy_id": target.id, "status": ARCHIVED},
+            )
+        assert target.status == DRAFT, "publishing the PUBLISHED version changes nothing"
         displaced = self.published
         if displaced is not None:
-            displaced._set_status(ARCHIVED)
-        target._set_status(PUBLISHED)
+            self._set(displaced, ARCHIVED)
+        self._set(target, PUBLISHED)
         return displaced
 
-    def archive(self, target: Strategy) -> bool:
-        """Archive ``target``; False when it already was."""
-        if target.status == ARCHIVED:
-            return False
-        target._set_status(ARCHIVED)
-        return True
+    def archive(self, target: Strategy) -> None:
+        """Archive ``target`` (not ARCHIVED yet)."""
+        assert target.status != ARCHIVED, "archiving an ARCHIVED version changes nothing"
+        self._set(target, ARCHIVED)
 
     def rollback(self, target_version: int) -> tuple[Strategy, Strategy | None]:
-        """Make ``target_version`` the PUBLISHED one: (promoted, displaced)."""
+        """Make ``target_version`` the PUBLISHED one: (promoted, displaced).
+
+        The target may be ARCHIVED (the usual case) or a DRAFT; an unknown version is
+        not_found, the PUBLISHED one a conflict.
+        """
         target = self.version(target_version)
         if target.status == PUBLISHED:
-            raise Conflict(f"version {target_version} is already PUBLISHED")
+            raise Conflict(
+                f"version {target_version} is already PUBLISHED",
+                {"fields": {"target_version": "this version is already PUBLISHED"}},
+            )
         displaced = self.published
         if displaced is not None:
-            displaced._set_status(ARCHIVED)
-        target._set_status(PUBLISHED)
+            self._set(displaced, ARCHIVED)
+        self._set(target, PUBLISHED)
         return target, displaced
+
+    def _set(self, version: Strategy, status: str) -> None:
+        version._set_status(status)
+        self._mark(version)
+
+    def _mark(self, version: Strategy) -> None:
+        if version not in self.changed and version not in self.added:
+            self.changed.append(version)
 
 
 @dataclass(eq=False)

@@ -32,13 +32,15 @@ from persistence.dead_letters import DeadLetters
 from persistence.idempotency import AlreadyProcessed, Processed
 from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
 from tasks.faults import backoff, is_transient
-from tasks.messages import Envelope, Message
+from tasks.messages import ActorModel, Envelope, Message
 from tasks.results import Result, failed, from_pydantic, ok
 from tasks.runtime import Runtime
 
 log = logging.getLogger("gameworker.commands")
 
 Service = Callable[[UnitOfWork, Actor, dict[str, Any]], Any]
+RejectHook = Callable[[UnitOfWork, Actor, Mapping[str, Any], DomainError], None]
+"""Runs in the transaction that records a rejection (e.g. a failed publish's audit entry)."""
 SUBJECT_KEYS = ("game_id", "task_id", "strategy_id", "schedule_id")
 
 
@@ -102,6 +104,7 @@ class CommandTask(Task):  # type: ignore[misc]
     data_model: ClassVar[type[Message]]
     service: ClassVar[Service]
     writes: ClassVar[bool] = True
+    on_reject: ClassVar[RejectHook | None] = None
 
     @property
     def runtime(self) -> Runtime:
@@ -116,7 +119,11 @@ class CommandTask(Task):  # type: ignore[misc]
             try:
                 actor, data, key = parse_command(args, kwargs, self.data_model)
             except ValidationError as error:
-                result = self._reject(ident, error) if self.writes else failed(error)
+                result = (
+                    self._reject(ident, error, *_guess_actor_and_data(kwargs))
+                    if self.writes
+                    else failed(error)
+                )
             else:
                 ident = Ident(
                     actor.account_id or "", key or ident.key, actor.account_id, ident.subject
@@ -177,7 +184,7 @@ class CommandTask(Task):  # type: ignore[misc]
                 result = ok(type(self).service(uow, actor, data))
             except DomainError as error:
                 uow.rollback()
-                return self._reject(ident, error)
+                return self._reject(ident, error, actor, data)
             try:
                 uow.commit(CommandRecord(ident.scope, ident.key, self.name, result))
             except AlreadyProcessed:
@@ -187,15 +194,29 @@ class CommandTask(Task):  # type: ignore[misc]
                 return result
         return self._stored(ident)
 
-    def _reject(self, ident: Ident, error: DomainError) -> Result:
-        """Answer a domain error, recorded with its command.rejected event."""
+    def _reject(
+        self,
+        ident: Ident,
+        error: DomainError,
+        actor: Actor | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Result:
+        """Answer a domain error, recorded with its command.rejected event (and the task's
+        ``on_reject`` hook, when the actor is known) in a transaction of its own."""
         result = failed(error)
         with self._uow(ident) as uow:
             stored = uow.processed.find(ident.scope, ident.key)
             if stored is not None:
                 return self._replay(stored)
-            data = {"task": self.name, "idempotency_key": ident.key, "error": error.to_dict()}
-            uow.record(Event(COMMAND_REJECTED, ident.subject, ident.account_id, data))
+            rejected = {
+                "task": self.name,
+                "idempotency_key": ident.key,
+                "error": error.to_dict(),
+            }
+            uow.record(Event(COMMAND_REJECTED, ident.subject, ident.account_id, rejected))
+            hook = type(self).on_reject
+            if hook is not None and actor is not None:
+                hook(uow, actor, data or {}, error)
             try:
                 uow.commit(CommandRecord(ident.scope, ident.key, self.name, result))
             except AlreadyProcessed:
@@ -252,7 +273,27 @@ def _jsonable(value: Any) -> dict[str, Any]:
         return {"kwargs": repr(value)[:10000]}
 
 
-def command(name: str, model: type[Message], service: Service, *, writes: bool = True) -> Any:
+def _guess_actor_and_data(
+    kwargs: Mapping[str, Any],
+) -> tuple[Actor | None, Mapping[str, Any] | None]:
+    """The actor and raw data of a command that failed validation, as far as they are valid."""
+    data = kwargs.get("data")
+    try:
+        a = ActorModel.model_validate(kwargs.get("actor"))
+        actor = Actor(a.subject, a.account_id, a.is_admin, tuple(a.roles))
+    except (pydantic.ValidationError, ValidationError):
+        actor = None
+    return actor, data if isinstance(data, dict) else None
+
+
+def command(
+    name: str,
+    model: type[Message],
+    service: Service,
+    *,
+    writes: bool = True,
+    on_reject: RejectHook | None = None,
+) -> Any:
     """Declare the Celery task of one contract command."""
 
     def run(self: CommandTask, *args: Any, **kwargs: Any) -> Result:
@@ -267,4 +308,5 @@ def command(name: str, model: type[Message], service: Service, *, writes: bool =
         data_model=model,
         service=staticmethod(service),
         writes=writes,
+        on_reject=staticmethod(on_reject) if on_reject is not None else None,
     )(run)

@@ -284,7 +284,7 @@ class StrategyArchive(Message):
 
 class StrategyRollback(Message):
     strategy_id: Id
-    target_version: Annotated[int, Field(ge=1)]
+    target_version: Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class StrategyUsage(Paging):

@@ -15,7 +15,7 @@ from tasks.runtime import Runtime
 from workers.bootstrap import RuntimeHolder
 from workers.settings import Settings
 
-TASK_MODULES = ["tasks.games", "tasks.game_tasks"]
+TASK_MODULES = ["tasks.games", "tasks.game_tasks", "tasks.strategies"]
 log = logging.getLogger("gameworker")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select, true, update
 
+from domain.clock import utcnow
 from domain.game_tasks import GameTask
 from domain.paging import PageRequest
 from domain.ports import Lock, Progress
@@ -96,8 +97,11 @@ class SqlGameTaskRepository(Repository):
     def count_by_strategy(self, strategy_id: str) -> int:
         return count_on(self.conn, game_tasks, strategy_id)
 
-    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int:
-        return move_strategy(self.conn, game_tasks, old, new, progress)
+    def move_strategy(
+        self, old: str, new: str, progress: Progress | None = None, *, by: str | None = None
+    ) -> int:
+        values = {"updated_at": utcnow()}
+        return move_strategy(self.conn, game_tasks, old, new, values, progress)
 
     def _filtered(self, query: Select[Any], game_id: str, f: GameTaskFilters) -> Select[Any]:
         conds: list[ColumnElement[bool]] = [game_tasks.c.game_id == game_id]

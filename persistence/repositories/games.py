@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from domain.clock import utcnow
 from domain.games import Game
 from domain.paging import PageRequest
 from domain.ports import Lock, Progress
@@ -129,8 +130,13 @@ class SqlGameRepository(Repository):
     def count_by_strategy(self, strategy_id: str) -> int:
         return count_on(self.conn, games, strategy_id)
 
-    def move_strategy(self, old: str, new: str, progress: Progress | None = None) -> int:
-        return move_strategy(self.conn, games, old, new, progress)
+    def move_strategy(
+        self, old: str, new: str, progress: Progress | None = None, *, by: str | None = None
+    ) -> int:
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if by is not None:
+            values["updated_by"] = by
+        return move_strategy(self.conn, games, old, new, values, progress)
 
     def _filtered(self, query: Select[Any], scope: GameScope, f: GameFilters) -> Select[Any]:
         c = games.c

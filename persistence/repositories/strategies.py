@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, insert, select, update
@@ -50,11 +50,20 @@ class SqlStrategyRepository(Repository):
         return Strategy(**row._mapping) if row else None
 
     def family(self, account_id: str, name: str, lock: bool = False) -> list[Strategy]:
-        query = (
-            select(strategies)
-            .where(strategies.c.account_id == account_id, strategies.c.name == name)
-            .order_by(strategies.c.version.desc())
-        )
+        """Every version, newest first; with ``lock``, the family's operations are serialized.
+
+        The lock is the row of the family's first version, taken FOR UPDATE by every family
+        operation before anything else (one lock, one order: no deadlock between them). Only
+        then are the versions read, by a new statement: in READ COMMITTED it sees every version
+        committed before the lock was granted (a version forked by the previous holder
+        included), and it locks them all, so a concurrent reference check (FOR SHARE) on any
+        of them waits for this transaction. SQLite has one writer: the transaction is the lock.
+        """
+        of_family = (strategies.c.account_id == account_id, strategies.c.name == name)
+        if lock and self.dialect != "sqlite":
+            head = select(strategies.c.id).where(*of_family).order_by(strategies.c.version)
+            self.conn.execute(head.limit(1).with_for_update())
+        query = select(strategies).where(*of_family).order_by(strategies.c.version.desc())
         query = self.locked(query, "update" if lock else "none")
         return [Strategy(**r._mapping) for r in self.conn.execute(query)]
 
@@ -94,13 +103,13 @@ class SqlAuditLog(Repository):
         )
 
     def page(
-        self, account_id: str | None, strategy_id: str | None, request: PageRequest
+        self, account_id: str | None, strategy_ids: Sequence[str] | None, request: PageRequest
     ) -> list[AuditEntry]:
         query = select(audit_log)
         if account_id is not None:
             query = query.where(audit_log.c.account_id == account_id)
-        if strategy_id is not None:
-            query = query.where(audit_log.c.strategy_id == strategy_id)
+        if strategy_ids is not None:
+            query = query.where(audit_log.c.strategy_id.in_(list(strategy_ids)))
         rows = self.conn.execute(_paged(query, AUDIT_SORT, request))
         return [AuditEntry(**r._mapping) for r in rows]
 
