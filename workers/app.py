@@ -6,17 +6,20 @@ import logging
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import after_setup_logger, worker_init, worker_process_init
 
 import celeryconfig
 from persistence.engine import make_engine
 from persistence.migrate import NotMigrated, ensure_migrated
 from tasks.runtime import Runtime
 from workers.bootstrap import RuntimeHolder
+from workers.logs import json_command_lines
 from workers.settings import Settings
 
 TASK_MODULES = ["tasks.games", "tasks.game_tasks", "tasks.strategies"]
 log = logging.getLogger("gameworker")
+# One JSON line per command on the worker's stderr (workers/logs.py).
+after_setup_logger.connect(json_command_lines, weak=False)
 
 
 class GameworkerCelery(Celery):  # type: ignore[misc]

@@ -1,4 +1,10 @@
-"""``gameworker``: run, migrate and talk to the service from a shell."""
+"""``gameworker``: run, migrate and talk to the service from a shell.
+
+This file only dispatches. Each subcommand lives in its own module (``workers/cli_*.py``) with
+``register(subparsers)``, which adds its parser and ``set_defaults(run=fn)``; ``fn(settings,
+args) -> exit code``. To add one: write the module, then add it to ``SUBCOMMANDS``. Modules
+import heavy things inside ``fn``, so ``gameworker --help`` stays fast.
+"""
 
 from __future__ import annotations
 
@@ -6,68 +12,48 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import OperationalError
+import pydantic
 
-from persistence.engine import make_engine
-from persistence.migrate import upgrade
+import workers.cli_events as cli_events
+import workers.cli_flower as cli_flower
+import workers.cli_migrate as cli_migrate
+import workers.cli_run as cli_run
+import workers.cli_schema as cli_schema
+import workers.cli_send as cli_send
+import workers.demo as demo
+from workers.reach import Unreachable
 from workers.settings import Settings
 
-
-def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    engine = make_engine(settings.database)
-    url = engine.url.render_as_string(hide_password=True)
-    try:
-        revision = upgrade(engine)
-    except OperationalError as exc:
-        print(
-            f"gameworker: cannot reach the database {url}: {exc.orig}\n"
-            "Check GAMEWORKER_DATABASE_URL and that the server is running.",
-            file=sys.stderr,
-        )
-        return 2
-    finally:
-        engine.dispose()
-    print(f"database {url} is at revision {revision}")
-    return 0
-
-
-def _celery(args: list[str]) -> int:
-    from workers.app import app
-
-    app.start(["celery", *args])
-    return 0
-
-
-def _worker(_settings: Settings, args: argparse.Namespace) -> int:
-    queues = ",".join(args.queues) if args.queues else "games,strategies,maintenance"
-    extra = ["-c", str(args.concurrency)] if args.concurrency else []
-    return _celery(["worker", "-Q", queues, "-l", args.loglevel, "-E", *extra])
+SUBCOMMANDS = (cli_migrate, cli_run, cli_flower, cli_send, cli_events, cli_schema, demo)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gameworker", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("migrate", help="bring the database schema to the newest revision")
-    w = sub.add_parser("worker", help="run a worker on the contract's queues")
-    w.add_argument("-Q", "--queues", nargs="*", help="queues (default: all three)")
-    w.add_argument("-c", "--concurrency", type=int)
-    w.add_argument("-l", "--loglevel", default="INFO")
-    sub.add_parser("demo", help="run the end-to-end demo on the embedded default")
+    p = argparse.ArgumentParser(
+        prog="gameworker",
+        description="Run, migrate and talk to gameworker. Settings come from GAMEWORKER_* "
+        "variables; with none set, everything runs embedded under ./var.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in SUBCOMMANDS:
+        module.register(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings()
-    if args.command == "migrate":
-        return _migrate(settings, args)
-    if args.command == "worker":
-        return _worker(settings, args)
-    if args.command == "demo":
-        from workers.demo import run_demo
-
-        return run_demo(settings)
-    return 1
+    try:
+        settings = Settings()
+        settings.check()
+    except (pydantic.ValidationError, ValueError) as exc:
+        print(f"gameworker: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return int(args.run(settings, args))
+    except Unreachable as exc:
+        print(f"gameworker: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

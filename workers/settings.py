@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = None
     result_expires: int = Field(86_400, ge=60)
     log_level: str = "INFO"
+    # Flower (docs/operations.md): basic auth is required unless flower_no_auth is set.
+    flower_user: str = "gameworker"
+    flower_password: SecretStr | None = None
+    flower_port: int = Field(5555, ge=0, le=65_535)
+    flower_no_auth: bool = False
 
     @cached_property
     def home_dir(self) -> Path:
