@@ -10,6 +10,7 @@ from typing import Any
 
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
+from workers.beat import beat_config
 from workers.settings import Settings
 
 QUEUES = ("games", "strategies", "maintenance")
@@ -86,6 +87,8 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_max_tasks_per_child": 10_000,
         "worker_concurrency": settings.worker_concurrency,
         "worker_hijack_root_logger": False,
+        # The beat schedule and its single-scheduler lock (workers/beat.py).
+        **beat_config(settings),
     }
 
 

@@ -7,8 +7,10 @@ position; ``domain.paging.page_from_rows`` shapes them into a page.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from domain.events import Event
 from domain.game_tasks import GameTask
 from domain.games import Game
 from domain.paging import CursorCodec, PageRequest
@@ -130,3 +132,35 @@ class UnitOfWork(Protocol):
 
     def collect(self, entities: Iterable[Any]) -> None:
         """Take the events the entities recorded, to be written to the outbox at commit."""
+
+
+class MaintenanceRepository(Protocol):
+    """What the beat-driven maintenance reads and deletes in bulk."""
+
+    def stale_versions(self, limit: int) -> list[str]:
+        """Ids of ARCHIVED strategy versions that games or game tasks still refer to."""
+
+    def games_deleted_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Ids of games soft-deleted before ``cutoff``, oldest deletion first."""
+
+    def prune_processed(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` idempotency records made before ``before``; how many."""
+
+    def prune_outbox(self, before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` outbox rows published before ``before`` (never the newest)."""
+
+    def due_operations(self, now: datetime, limit: int) -> list[str]:
+        """Ids of PENDING scheduled operations due at ``now``, earliest first."""
+
+
+class MaintenanceUnitOfWork(UnitOfWork, Protocol):
+    """A unit of work the maintenance opens itself, one per batch, and commits."""
+
+    @property
+    def maintenance(self) -> MaintenanceRepository: ...
+
+    def __enter__(self) -> MaintenanceUnitOfWork: ...
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def record(self, *events: Event) -> None: ...

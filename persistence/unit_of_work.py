@@ -19,6 +19,7 @@ from persistence.idempotency import ProcessedCommands
 from persistence.outbox import Outbox
 from persistence.repositories.game_tasks import SqlGameTaskRepository
 from persistence.repositories.games import SqlGameRepository
+from persistence.repositories.maintenance import SqlMaintenance
 from persistence.repositories.strategies import SqlAuditLog, SqlSchedules, SqlStrategyRepository
 
 
@@ -68,6 +69,7 @@ class SqlUnitOfWork:
         self.strategies = SqlStrategyRepository(self.conn)
         self.audit = SqlAuditLog(self.conn)
         self.schedules = SqlSchedules(self.conn)
+        self.maintenance = SqlMaintenance(self.conn)
         self.processed = ProcessedCommands(self.conn)
         self.outbox = Outbox(self.conn)
         return self

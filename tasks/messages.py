@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from domain.errors import FieldRuleError
 from tasks.fields import (
@@ -298,14 +306,19 @@ class StrategyAudit(Paging):
 class StrategySchedule(Message):
     strategy_id: Id
     action: Literal["publish", "rollback"]
-    target_version: Annotated[int, Field(ge=1)] | None = None
+    target_version: Annotated[int | None, Field(ge=1, validate_default=True)] = None
     run_at: Timestamp
 
-    @model_validator(mode="after")
-    def _target_for_rollback(self) -> Self:
-        if (self.action == "rollback") != (self.target_version is not None):
-            raise FieldRuleError("target_version is given for a rollback, and only for one")
-        return self
+    @field_validator("target_version")
+    @classmethod
+    def _target_for_rollback(cls, value: int | None, info: ValidationInfo) -> int | None:
+        """A rollback names its target version; a publish takes none (errors name the field)."""
+        action = info.data.get("action")
+        if action == "rollback" and value is None:
+            raise FieldRuleError("required for a rollback")
+        if action == "publish" and value is not None:
+            raise FieldRuleError("only a rollback takes a target_version")
+        return value
 
 
 class ScheduleRef(Message):

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from domain.services.maintenance import MaintenancePolicy
 from persistence.database import Database
 
 
@@ -20,6 +21,8 @@ class Runtime:
     retry_backoff_cap: float = 30.0
     after_commit: Callable[[], None] = field(default=lambda: None)
     """Called after a command committed events (kicks the relay)."""
+    maintenance: MaintenancePolicy = field(default_factory=MaintenancePolicy)
+    """Retentions, batch size and time budget of the beat-driven maintenance."""
 
 
 class HasRuntime(Protocol):

@@ -93,14 +93,22 @@ def _database(url: str) -> Database:
 
 
 def empty(db: Database) -> None:
-    """Empty every table (keeping the schema)."""
+    """Empty every table (keeping the schema) and restart the id sequences.
+
+    DELETE, not TRUNCATE: on the few rows a test leaves it takes ~20 ms where TRUNCATE of every
+    table takes ~400 ms on PostgreSQL, for every test.
+    """
     with db.engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
         if db.dialect == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(metadata.sorted_tables):
-                conn.execute(table.delete())
+            for table in metadata.sorted_tables:
+                for column in table.primary_key.columns:
+                    if column.autoincrement is True:
+                        conn.execute(
+                            text("SELECT setval(pg_get_serial_sequence(:t, :c), 1, false)"),
+                            {"t": table.name, "c": column.name},
+                        )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

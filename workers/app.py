@@ -16,7 +16,13 @@ from workers.bootstrap import RuntimeHolder
 from workers.logs import json_command_lines
 from workers.settings import Settings
 
-TASK_MODULES = ["tasks.games", "tasks.game_tasks", "tasks.strategies"]
+TASK_MODULES = [
+    "tasks.games",
+    "tasks.game_tasks",
+    "tasks.strategies",
+    "tasks.schedules",
+    "tasks.maintenance",
+]
 log = logging.getLogger("gameworker")
 # One JSON line per command on the worker's stderr (workers/logs.py).
 after_setup_logger.connect(json_command_lines, weak=False)

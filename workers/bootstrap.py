@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 
+from domain.services.maintenance import MaintenancePolicy
 from persistence.database import Database
 from persistence.migrate import ensure_migrated
 from tasks.runtime import Runtime
@@ -31,6 +32,19 @@ def build_runtime(settings: Settings, check_schema: bool = True) -> Runtime:
         max_retries=settings.max_retries,
         retry_backoff_base=settings.retry_backoff_base,
         retry_backoff_cap=settings.retry_backoff_cap,
+        maintenance=maintenance_policy(settings),
+    )
+
+
+def maintenance_policy(settings: Settings) -> MaintenancePolicy:
+    """A run stops after half its soft time limit; its lock outlives the hard one."""
+    return MaintenancePolicy(
+        purge_retention_days=settings.purge_retention_days,
+        idempotency_retention_days=settings.idempotency_retention_days,
+        outbox_retention_days=settings.outbox_retention_days,
+        batch_size=settings.maintenance_batch_size,
+        time_budget=settings.task_soft_time_limit / 2,
+        lock_lease=settings.task_time_limit + 60,
     )
 
 

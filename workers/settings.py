@@ -35,6 +35,22 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = None
     result_expires: int = Field(86_400, ge=60)
     log_level: str = "INFO"
+
+    # Maintenance (docs/maintenance.md): how often beat sends each task (seconds) and how long
+    # each kind of row is kept (days).
+    relay_sweep_interval: float = Field(10, gt=0)
+    schedule_interval: float = Field(10, gt=0)
+    reconcile_interval: float = Field(300, gt=0)
+    purge_interval: float = Field(3600, gt=0)
+    prune_interval: float = Field(3600, gt=0)
+    purge_retention_days: float = Field(30, ge=0)
+    idempotency_retention_days: float = Field(7, gt=0)
+    outbox_retention_days: float = Field(7, ge=0)
+    maintenance_batch_size: int = Field(500, ge=1, le=10_000)
+    # Beat: how often it wakes at most, and how long its Redis lock outlives a silent holder.
+    beat_max_loop_interval: float = Field(5, gt=0)
+    beat_lock_timeout: int = Field(30, ge=5)
+    beat_key_prefix: str = "gameworker:redbeat"
     # Flower (docs/operations.md): basic auth is required unless flower_no_auth is set.
     flower_user: str = "gameworker"
     flower_password: SecretStr | None = None
@@ -78,3 +94,10 @@ class Settings(BaseSettings):
             )
         if self.retry_backoff_cap >= self.visibility_timeout:
             raise ValueError("retry_backoff_cap must stay below visibility_timeout")
+        if self.idempotency_retention_days * 86_400 <= self.visibility_timeout:
+            raise ValueError(
+                "idempotency_retention_days must outlast visibility_timeout: a redelivered "
+                "command must still find its idempotency record"
+            )
+        if self.beat_lock_timeout <= self.beat_max_loop_interval:
+            raise ValueError("beat_lock_timeout must exceed beat_max_loop_interval")
