@@ -32,9 +32,13 @@ def move_strategy(
     new: str,
     values: dict[str, Any],
     progress: Progress | None = None,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> int:
-    """Set ``strategy_id = new`` (and ``values``) on every row of ``table`` on ``old``."""
+    """Set ``strategy_id = new`` (and ``values``) on every row of ``table`` on ``old``.
+
+    ``batch`` defaults to the module's ``BATCH`` as it is when called.
+    """
+    batch = batch or BATCH
     on_old = table.c.strategy_id == old
     change = update(table).where(on_old).values(strategy_id=new, **values)
     if progress is None:
