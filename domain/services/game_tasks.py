@@ -49,17 +49,17 @@ def get_task(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
 
 
 def list_tasks(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
-    game = load_game(uow, actor, cmd["game_id"])
     filters = GameTaskFilters(**(cmd.get("filters") or {}))
-    request = page_request(
+    request = page_request(  # the sort and the cursor are checked before the game is looked up
         uow.cursors,
         cmd,
         GAME_TASK_SORT_FIELDS,
         DEFAULT_SORT,
         kind="game_tasks",
-        game_id=game.id,
+        game_id=cmd["game_id"],
         filters=filters.fingerprint(),
     )
+    game = load_game(uow, actor, cmd["game_id"])
     rows = uow.game_tasks.page(game.id, filters, request)
     total = uow.game_tasks.count(game.id, filters) if request.with_total else None
     return page_from_rows(rows, request, uow.cursors, total).to_dict(GameTask.to_dict)
