@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     maintenance_batch_size: int = Field(500, ge=1, le=10_000)
     # Beat: how often it wakes at most, and how long its Redis lock outlives a silent holder.
     beat_max_loop_interval: float = Field(5, gt=0)
-    beat_lock_timeout: int = Field(30, ge=5)
+    beat_lock_timeout: int = Field(30, ge=1)
     beat_key_prefix: str = "gameworker:redbeat"
     # Flower (docs/operations.md): basic auth is required unless flower_no_auth is set.
     flower_user: str = "gameworker"
