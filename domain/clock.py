@@ -10,7 +10,8 @@ def utcnow() -> datetime:
 
 
 def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with a ``Z``; None stays None."""
+    """ISO 8601 in UTC with a ``Z`` and always six fraction digits, so that two timestamps
+    compare as text the way they compare as times; None stays None."""
     if value is None:
         return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

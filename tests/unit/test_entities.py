@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from domain import events
+from domain.clock import iso
 from domain.game_tasks import GameTask
 from domain.games import Game
 
@@ -160,3 +161,11 @@ def test_a_game_task_patch_and_delete() -> None:
         events.GAME_TASK_DELETED,
     ]
     assert all(e.account_id == "acme" and e.subject == task.id for e in task.events)
+
+
+def test_timestamps_are_fixed_width_utc_text() -> None:
+    assert iso(datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2024-01-02T03:04:05.000000Z"
+    assert iso(datetime(2024, 1, 2, 3, 4, 5, 7, tzinfo=UTC)) == "2024-01-02T03:04:05.000007Z"
+    plus_two = timezone(timedelta(hours=2))
+    assert iso(datetime(2024, 1, 2, 5, 4, 5, tzinfo=plus_two)) == "2024-01-02T03:04:05.000000Z"
+    assert iso(None) is None
