@@ -66,6 +66,9 @@ def beat_config(settings: Settings) -> dict[str, Any]:
         "beat_schedule": beat_schedule(settings),
         "beat_max_loop_interval": settings.beat_max_loop_interval,
         "beat_schedule_filename": str(settings.home_dir / "celerybeat-schedule"),
+        # Beat answers `celery inspect ping -d celerybeat@<host>` while it ticks (a health
+        # check); not on the embedded broker, where nothing checks it.
+        "beat_enable_remote_control": not settings.is_embedded_broker,
     }
     if uses_redis(settings.broker):
         config |= {

@@ -77,6 +77,7 @@ def test_redbeat_and_its_lock_are_chosen_on_redis(tmp_path: Path, url: str) -> N
     assert config["redbeat_key_prefix"] == "gameworker:redbeat"
     app = create_app(settings(tmp_path, broker_url=url))
     assert app.conf.beat_scheduler == "redbeat.RedBeatScheduler"
+    assert app.conf.beat_enable_remote_control is True  # health-checked by inspect ping
 
 
 @pytest.mark.parametrize("url", [None, "amqp://guest:guest@localhost:5672//"])
@@ -87,6 +88,7 @@ def test_the_locked_file_scheduler_is_chosen_on_other_brokers(
     assert app.conf.beat_scheduler == "workers.beat:LockedPersistentScheduler"
     assert app.conf.beat_schedule_filename == str(tmp_path.resolve() / "celerybeat-schedule")
     assert "redbeat_redis_url" not in beat_config(settings(tmp_path, broker_url=url))
+    assert app.conf.beat_enable_remote_control is (url is not None)  # not on the embedded one
 
 
 def test_the_lock_outlives_the_loop_and_records_outlive_redelivery(tmp_path: Path) -> None:
