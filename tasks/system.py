@@ -24,7 +24,7 @@ from celery import Task, shared_task
 from domain.errors import ValidationError
 from domain.services.maintenance import MaintenancePolicy
 from persistence.run_locks import RunLocks
-from persistence.unit_of_work import Causation, SqlUnitOfWork
+from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
 from tasks.faults import backoff, is_transient
 from tasks.messages import Message, SystemEnvelope
 from tasks.results import failed, from_pydantic
@@ -37,6 +37,20 @@ class NoData(Message):
     """The ``data`` of a system task that takes no options."""
 
 
+class _RunUnitOfWork(SqlUnitOfWork):
+    """A unit of work of a run: it tells the run when it committed events."""
+
+    def __init__(self, run: SystemRun) -> None:
+        db = run.runtime.db
+        super().__init__(db.engine, db.cursors, Causation(run.holder, run.holder), run.progress)
+        self.run = run
+
+    def commit(self, record: CommandRecord | None = None) -> None:
+        wrote = bool(self.events)
+        super().commit(record)
+        self.run.committed_events = self.run.committed_events or wrote
+
+
 @dataclass
 class SystemRun:
     """One run of a system task: its units of work, its policy, its lock and its budget."""
@@ -47,15 +61,14 @@ class SystemRun:
     deadline: float
     progress: Callable[[int, int], None]
     locks: RunLocks
+    committed_events: bool = False
 
     @property
     def policy(self) -> MaintenancePolicy:
         return self.runtime.maintenance
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return self.runtime.db.unit_of_work(
-            Causation(self.holder, self.holder), on_progress=self.progress
-        )
+        return _RunUnitOfWork(self)
 
     def keep_going(self) -> bool:
         """True while the time budget lasts and the run lock is still this run's (renewed)."""
@@ -136,21 +149,24 @@ class SystemTask(Task):  # type: ignore[misc]
         locks = RunLocks(self.runtime.db.engine)
         if not locks.acquire(self.name, holder, policy.lock_lease):
             return asdict(self.summary(skipped=True))
+        run = SystemRun(
+            runtime=self.runtime,
+            name=self.name,
+            holder=holder,
+            deadline=time.monotonic() + policy.time_budget,
+            progress=self._progress,
+            locks=locks,
+        )
         try:
-            run = SystemRun(
-                runtime=self.runtime,
-                name=self.name,
-                holder=holder,
-                deadline=time.monotonic() + policy.time_budget,
-                progress=self._progress,
-                locks=locks,
-            )
-            return asdict(type(self).job(run, data))
+            summary: dict[str, Any] = asdict(type(self).job(run, data))
         finally:
             try:
                 locks.release(self.name, holder)
             except Exception:  # the database may be what failed: the lease runs out on its own
                 log.warning("could not release the run lock of %s", self.name, exc_info=True)
+        if run.committed_events:
+            self.runtime.after_commit()  # kick the relay: the events leave now, not at the sweep
+        return summary
 
     def _progress(self, done: int, total: int) -> None:
         if self.request.id and not self.request.is_eager:

@@ -208,3 +208,19 @@ def test_retentions_and_batches_come_from_the_settings() -> None:
     ) == (3, 2, 1, 50)
     assert policy.time_budget < settings.task_soft_time_limit
     assert policy.lock_lease > settings.task_time_limit  # a live run never loses its lock
+
+
+def test_a_run_that_committed_events_kicks_the_relay_and_one_that_did_not_does_not(
+    db: Database, run_task: Any, celery_app: GameworkerCelery
+) -> None:
+    kicks: list[int] = []
+    saved = celery_app.runtime.after_commit
+    celery_app.runtime.after_commit = lambda: kicks.append(1)
+    try:
+        run_task("maintenance.purge_deleted_games")
+        assert kicks == []  # nothing purged, no event: no kick
+        deleted_game(db, "Old", days_ago=45)
+        run_task("maintenance.purge_deleted_games")
+        assert kicks == [1]
+    finally:
+        celery_app.runtime.after_commit = saved
