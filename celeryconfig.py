@@ -10,6 +10,7 @@ from typing import Any
 
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
+from workers import filesystem_transport
 from workers.beat import beat_config
 from workers.settings import Settings
 
@@ -18,6 +19,7 @@ QUEUES = ("games", "strategies", "maintenance")
 
 def build(settings: Settings) -> dict[str, Any]:
     settings.check()
+    filesystem_transport.install()  # filesystem:// without half-written reads
     transport_options: dict[str, Any] = {
         # Redis/SQS: redeliver an unacked message only after every time limit has passed.
         "visibility_timeout": settings.visibility_timeout,
@@ -52,6 +54,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         # A worker process killed mid-command (SIGKILL, OOM) requeues its message.
         "task_reject_on_worker_lost": True,
+        # A command that failed for good, or timed out, is acknowledged once it is dead-lettered
+        # (a row, a command.failed event, on RabbitMQ a copy in <queue>.dead): never requeued
+        # in a loop. Poison messages are handled by the consumer below (docs/events.md).
+        "task_acks_on_failure_or_timeout": True,
+        "worker_consumer": "workers.dead_lettering:DeadLetteringConsumer",
         # One message in hand per process: a slow command never holds others hostage.
         "worker_prefetch_multiplier": 1,
         # Losing the broker connection cancels running late-ack tasks: they are redelivered.

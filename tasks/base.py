@@ -26,11 +26,11 @@ from celery import Task, shared_task
 
 from domain.actor import Actor
 from domain.errors import Conflict, DomainError, ValidationError
-from domain.events import COMMAND_FAILED, COMMAND_REJECTED, Event
+from domain.events import COMMAND_REJECTED, Event
 from domain.ports import UnitOfWork
-from persistence.dead_letters import DeadLetters
 from persistence.idempotency import AlreadyProcessed, Processed
 from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
+from tasks.dead_letters import DeadLetter, record_dead_letter
 from tasks.faults import backoff, is_transient
 from tasks.messages import ActorModel, Envelope, Message
 from tasks.results import Result, failed, from_pydantic, ok
@@ -249,19 +249,19 @@ class CommandTask(Task):  # type: ignore[misc]
         error = f"{type(exc).__name__}: {exc}"[:4000]
         attempts = self.request.retries + 1
         queue = (self.request.delivery_info or {}).get("routing_key")
+        letter = DeadLetter(
+            task_id=task_id,
+            task=self.name,
+            queue=queue,
+            arguments=_jsonable(kwargs),
+            error=error,
+            attempts=attempts,
+            idempotency_key=ident.key,
+            subject=ident.subject,
+            account_id=ident.account_id,
+        )
         try:
-            with self._uow(ident) as uow:
-                DeadLetters(uow.conn).add(
-                    task_id, self.name, queue, _jsonable(kwargs), error, attempts
-                )
-                data = {
-                    "task": self.name,
-                    "idempotency_key": ident.key,
-                    "error": error,
-                    "attempts": attempts,
-                }
-                uow.record(Event(COMMAND_FAILED, ident.subject, ident.account_id, data))
-                uow.commit()
+            record_dead_letter(self.runtime, letter)
         except Exception:  # the database may be what failed: the broker's dead letter remains
             log.exception("could not record the dead letter of %s %s", self.name, task_id)
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from domain.services.maintenance import MaintenancePolicy
 from persistence.database import Database
+
+if TYPE_CHECKING:
+    from tasks.relay import EventPublisher
 
 
 @dataclass
@@ -21,6 +24,9 @@ class Runtime:
     retry_backoff_cap: float = 30.0
     after_commit: Callable[[], None] = field(default=lambda: None)
     """Called after a command committed events (kicks the relay)."""
+    publisher: EventPublisher | None = None
+    """Puts outbox rows on gameworker.events (``events.relay``); None where nothing relays."""
+    relay_batch_size: int = 500
     maintenance: MaintenancePolicy = field(default_factory=MaintenancePolicy)
     """Retentions, batch size and time budget of the beat-driven maintenance."""
 

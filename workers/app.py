@@ -12,6 +12,7 @@ import celeryconfig
 from persistence.engine import make_engine
 from persistence.migrate import NotMigrated, ensure_migrated
 from tasks.runtime import Runtime
+from workers import dead_lettering  # noqa: F401  (its task_failure handler)
 from workers.bootstrap import RuntimeHolder
 from workers.logs import json_command_lines
 from workers.settings import Settings
@@ -22,6 +23,7 @@ TASK_MODULES = [
     "tasks.strategies",
     "tasks.schedules",
     "tasks.maintenance",
+    "tasks.relay",
 ]
 log = logging.getLogger("gameworker")
 # One JSON line per command on the worker's stderr (workers/logs.py).
@@ -34,7 +36,7 @@ class GameworkerCelery(Celery):  # type: ignore[misc]
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__("gameworker", **kwargs)
         self.settings = settings
-        self.holder = RuntimeHolder(settings)
+        self.holder = RuntimeHolder(settings, self)
         self.config_from_object(celeryconfig.build(settings))
         self.conf.include = TASK_MODULES
 

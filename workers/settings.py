@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     worker_concurrency: int | None = None
     result_expires: int = Field(86_400, ge=60)
     log_level: str = "INFO"
+    # Events and dead letters (docs/events.md): outbox rows per relay batch, and the largest
+    # message body a worker accepts (a bigger one is dead-lettered unread).
+    relay_batch_size: int = Field(500, ge=1, le=10_000)
+    max_message_bytes: int = Field(1_000_000, ge=65_536)
 
     # Maintenance (docs/maintenance.md): how often beat sends each task (seconds) and how long
     # each kind of row is kept (days).
