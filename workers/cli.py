@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pydantic
 
+import workers.cli_bench as cli_bench
 import workers.cli_events as cli_events
 import workers.cli_flower as cli_flower
 import workers.cli_migrate as cli_migrate
@@ -24,7 +25,16 @@ import workers.demo as demo
 from workers.reach import Unreachable
 from workers.settings import Settings
 
-SUBCOMMANDS = (cli_migrate, cli_run, cli_flower, cli_send, cli_events, cli_schema, demo)
+SUBCOMMANDS = (
+    cli_migrate,
+    cli_run,
+    cli_flower,
+    cli_send,
+    cli_events,
+    cli_schema,
+    demo,
+    cli_bench,
+)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""gameworker's benchmarks: ratios to ceilings measured in the same run (docs/benchmarks.md)."""
