@@ -81,6 +81,22 @@ Index(
     func.coalesce(games.c.platform, text("''")),
     games.c.id,
 )
+# The tie-breaker is always id ascending, so "platform:desc" (and external_game_id, whose NULLs
+# tie) cannot read the indexes above backward: these serve the descending sorts, whose tie
+# groups are large. Unique-ish fields (name, slug, timestamps) read backward with an
+# incremental sort of one-row groups.
+Index(
+    "ix_games_sort_platform_desc",
+    games.c.account_id,
+    func.coalesce(games.c.platform, text("''")).desc(),
+    games.c.id,
+)
+Index(
+    "ix_games_sort_external_id_desc",
+    games.c.account_id,
+    func.coalesce(games.c.external_game_id, text("''")).desc(),
+    games.c.id,
+)
 Index("ix_games_all_created", games.c.created_at.desc(), games.c.id)
 Index("ix_games_strategy", games.c.strategy_id, games.c.id)
 Index(
