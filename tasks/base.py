@@ -168,6 +168,12 @@ class CommandTask(Task):  # type: ignore[misc]
     def _progress(self, done: int, total: int) -> None:
         if self.request.id and not self.request.is_eager:
             self.update_state(state="PROGRESS", meta={"done": done, "total": total})
+            if self.app.conf.worker_send_task_events:
+                # Flower shows a task's custom event type as its state: PROGRESS, with counts.
+                try:
+                    self.send_event("task-progress", done=done, total=total)
+                except Exception:  # progress is a courtesy: never fail the command for it
+                    log.debug("could not send the progress event of %s", self.request.id)
 
     def _run(self, actor: Actor, data: dict[str, Any], ident: Ident) -> Result:
         if not self.writes:

@@ -65,11 +65,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     import flower.options  # noqa: F401  (defines Flower's options)
     from tornado.options import options
 
-    from workers.app import app
-    from workers.reach import check_broker
+    from workers.reach import check_settings_broker
 
-    with app.connection_for_write() as conn:
-        check_broker(conn)
+    check_settings_broker(settings)
     port = settings.flower_port if args.port is None else args.port
     options.port = port
     options.address = args.address
@@ -82,5 +80,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             "gameworker flower: WARNING: running without authentication (--no-auth)",
             file=sys.stderr,
         )
-    app.start(["celery", "flower"])
-    return 0
+    from workers.cli_run import celery
+
+    return celery(["flower"])

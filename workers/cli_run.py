@@ -31,14 +31,13 @@ def celery(argv: list[str]) -> int:
     """Run a Celery program of the gameworker app in this process."""
     from workers.app import app
 
-    app.start(["celery", *argv])
-    return 0
+    code = app.start(list(argv))  # argv without the program name
+    return int(code or 0)
 
 
 def preflight(settings: Settings, database: bool = True) -> None:
     """The database (migrated) and the broker answer, or ``Unreachable``/``SystemExit``."""
-    from workers.app import app
-    from workers.reach import check_broker, check_database
+    from workers.reach import check_database, check_settings_broker
 
     if database:
         from persistence.engine import make_engine
@@ -52,8 +51,7 @@ def preflight(settings: Settings, database: bool = True) -> None:
             raise SystemExit(f"gameworker: {exc}") from None
         finally:
             engine.dispose()
-    with app.connection_for_write() as conn:
-        check_broker(conn)
+    check_settings_broker(settings)
 
 
 def run_worker(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ arrives, and ends with a summary table. ``--keep-running`` leaves the worker and
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections import Counter
@@ -46,14 +47,19 @@ class Demo:
         self.out = out
         self.events: list[dict[str, Any]] = []
         self.stream: Any = None
+        self.saved = settings.home_dir / "demo-events.jsonl"
+        self.saved.parent.mkdir(parents=True, exist_ok=True)
+        self.saved.write_text("", encoding="utf-8")
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def drain(self, wait: float = 0.0) -> None:
+    def drain(self, wait: float = 0.15) -> None:
         """Print the events that arrived (waiting up to ``wait`` seconds for the first)."""
         for event in self.stream.poll(wait):
             self.events.append(event)
+            with self.saved.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(event, ensure_ascii=False) + "\n")
             kind = str(event.get("type", "")).removeprefix("gameworker.")
             self.say(
                 f"     event {kind:<22} {event.get('subject', '')}  seq {event.get('sequence')}"
@@ -109,14 +115,19 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             if not args.no_beat:
                 processes.append(procs.start_beat(settings, keep))
             worker.wait_ready(" ready.", timeout=45)
-            demo.say(f"  worker up (pid {worker.pid}, log {worker.log}), relay on 'maintenance'")
+            demo.say(
+                f"  worker up after {time.monotonic() - started:.1f} s (pid {worker.pid}, "
+                f"log {worker.log}); it runs the relay on 'maintenance'"
+            )
             if not args.no_beat:
                 demo.say(f"  beat up (pid {processes[-1].pid}, log {processes[-1].log})")
             with GameworkerClient.from_settings(settings, timeout=30) as client:
                 story = Story(client, out, demo.drain)
                 demo.say(f"\nThe story of account {story.actor['account_id']}:")
                 steps = story.run()
-            demo.say("\nwaiting for the last events...")
+            demo.say(
+                f"\nstory told at {time.monotonic() - started:.1f} s; waiting for the last events"
+            )
             demo.settle()
     except procs.StartFailed as exc:
         print(f"gameworker demo: {exc}", file=sys.stderr)
@@ -131,8 +142,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             pids = " ".join(str(p.pid) for p in processes if p.alive())
             demo.say(f"\n--keep-running: still running (stop with: kill {pids})")
         else:
+            stopping = time.monotonic()
+            for process in processes:
+                process.terminate()  # all at once: they shut down side by side
             for process in processes:
                 process.stop()
+            demo.say(f"\nstopped the worker and beat in {time.monotonic() - stopping:.1f} s")
     return summary(demo, steps, time.monotonic() - started)
 
 
@@ -152,7 +167,7 @@ def summary(demo: Demo, steps: list[Any], seconds: float) -> int:
     ok = not wrong and not missing
     say(
         f"\n  {len(steps)} steps, {len(steps) - len(wrong)} as expected; "
-        f"{len(demo.events)} events; {seconds:.1f} s"
+        f"{len(demo.events)} events (saved to {demo.saved}); {seconds:.1f} s"
     )
     if missing:
         say(f"  MISSING events: {', '.join(missing)} (is the relay running?)")

@@ -31,6 +31,7 @@ class Process:
     popen: subprocess.Popen[bytes]
     log: Path
     _log_file: IO[bytes]
+    _terminated: bool = False
 
     @property
     def pid(self) -> int:
@@ -59,10 +60,16 @@ class Process:
             time.sleep(0.1)
         raise StartFailed(f"the {self.name} was not ready after {timeout:g} s:\n{self.tail()}")
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """SIGTERM (Celery's warm shutdown), then SIGKILL if it lingers."""
-        if self.alive():
+    def terminate(self) -> None:
+        """SIGTERM: Celery's warm shutdown (running tasks finish)."""
+        if self.alive() and not self._terminated:
             self.popen.send_signal(signal.SIGTERM)
+            self._terminated = True
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.alive():
+            self.terminate()
             try:
                 self.popen.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -94,7 +101,8 @@ def start(settings: Settings, name: str, argv: list[str], keep: bool = False) ->
 
 
 def start_worker(settings: Settings, keep: bool = False) -> Process:
-    argv = ["worker", "-Q", QUEUES, "-l", "INFO", "-c", "2", "-n", f"demo-{os.getpid()}@%h"]
+    argv = ["worker", "-Q", QUEUES, "-l", "INFO", "-P", "threads", "-c", "4"]
+    argv += ["-n", f"demo-{os.getpid()}@%h"]
     return start(settings, "worker", [*argv, "--without-mingle", "--without-gossip"], keep)
 
 

@@ -78,10 +78,9 @@ class EventStream:
             if self._consumer is not None:
                 self._consumer.cancel()
             if self._queue is not None:
-                channel = self._conn.default_channel
-                for b in self._queue.bindings:
-                    b.unbind(self._queue(channel))
-                self._queue(channel).delete()
+                # Deleting the queue drops its bindings on every transport (unbinding first
+                # would make kombu's virtual transports forget them and leave them behind).
+                self._queue(self._conn.default_channel).delete()
         except Exception:  # the broker may be gone already: nothing left to clean
             pass
         finally:
@@ -98,17 +97,17 @@ class EventStream:
         message.ack()
 
     def poll(self, timeout: float) -> list[dict[str, Any]]:
-        """The events received within ``timeout`` seconds (returns early once some came)."""
+        """What arrived: waits up to ``timeout`` seconds for a first event, then takes what
+        else is already there."""
         assert self._conn is not None, "use the stream as a context manager"
         deadline = time.monotonic() + timeout
-        while not self._received:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
+        while True:
+            wait = 0.02 if self._received else min(max(deadline - time.monotonic(), 0.02), 0.5)
             try:
-                self._conn.drain_events(timeout=min(left, 0.5))
+                self._conn.drain_events(timeout=wait)
             except TimeoutError:
-                continue
+                if self._received or time.monotonic() >= deadline:
+                    break
         out = list(self._received)
         self._received.clear()
         return out

@@ -47,6 +47,20 @@ def check_broker(connection: Any, what: str = "broker", timeout: float = 5.0) ->
         raise Unreachable(what, connection.as_uri(include_password=True), _reason(exc)) from None
 
 
+def check_settings_broker(settings: Any) -> None:
+    """The Celery broker of these settings answers (with its transport options)."""
+    from kombu import Connection  # type: ignore[attr-defined]
+
+    import celeryconfig
+
+    options = celeryconfig.build(settings)["broker_transport_options"]
+    conn: Any = Connection(settings.broker, transport_options=options, connect_timeout=5)  # type: ignore[no-untyped-call]
+    try:
+        check_broker(conn)
+    finally:
+        conn.release()
+
+
 def check_database(url: str) -> None:
     """Open one connection to the database; ``Unreachable`` when that fails."""
     from sqlalchemy import text
