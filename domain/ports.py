@@ -140,8 +140,14 @@ class MaintenanceRepository(Protocol):
     def stale_versions(self, limit: int) -> list[str]:
         """Ids of ARCHIVED strategy versions that games or game tasks still refer to."""
 
-    def games_deleted_before(self, cutoff: datetime, limit: int) -> list[str]:
-        """Ids of games soft-deleted before ``cutoff``, oldest deletion first."""
+    def claim_deleted_games(self, before: datetime, limit: int) -> list[tuple[str, str]]:
+        """``(game_id, account_id)`` of up to ``limit`` games soft-deleted before ``before``,
+        oldest deletion first, locked for this transaction (rows another transaction holds
+        are left for a later batch)."""
+
+    def purge_games(self, game_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """Remove the games, their params, their tasks and the tasks' params, set-based:
+        ``{game_id: (tasks deleted, params deleted)}``, as ``GameRepository.purge`` counts."""
 
     def prune_processed(self, before: datetime, limit: int) -> int:
         """Delete up to ``limit`` idempotency records made before ``before``; how many."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.actor import Actor
 from domain.clock import iso
-from domain.events import STRATEGY_REFS_RECONCILED, Event
+from domain.events import GAME_PURGED, STRATEGY_REFS_RECONCILED, Event
 from domain.ports import MaintenanceUnitOfWork, UnitOfWork
-from domain.services.games import purge_game
 from domain.services.strategies import locked_family
 from domain.strategies import ARCHIVED
 
@@ -133,19 +133,26 @@ class PurgeSummary:
     skipped: bool = False
 
 
-def purge_expired(uow: UnitOfWork, game_ids: list[str], before: datetime) -> list[dict[str, int]]:
-    """Purge the games still deleted since before ``before``, as ``games.purge`` does.
+def purge_batch(uow: MaintenanceUnitOfWork, before: datetime, limit: int) -> list[dict[str, Any]]:
+    """Purge up to ``limit`` games deleted before ``before``, as ``games.purge`` purges one.
 
-    Each game is re-read under a row lock: one restored meanwhile, or already purged by an
-    overlapping run, is left alone.
+    The same rows go (the game, its params, its game tasks and their params) and each game
+    publishes the same ``game.purged`` event, with a few set-based statements for the whole
+    batch. The games are claimed under row locks that re-check them: one restored meanwhile,
+    or claimed by an overlapping run, is not purged here.
     """
-    system = Actor.system()
+    claimed = uow.maintenance.claim_deleted_games(before, limit)
+    counts = uow.maintenance.purge_games([game_id for game_id, _ in claimed])
     purged = []
-    for game_id in game_ids:
-        game = uow.games.get(game_id, lock="update")
-        if game is None or game.deleted_at is None or game.deleted_at >= before:
-            continue
-        purged.append(purge_game(uow, system, {"game_id": game_id}))
+    for game_id, account_id in claimed:
+        tasks_deleted, params_deleted = counts[game_id]
+        summary = {
+            "game_id": game_id,
+            "tasks_deleted": tasks_deleted,
+            "params_deleted": params_deleted,
+        }
+        uow.record(Event(GAME_PURGED, game_id, account_id, summary))
+        purged.append(summary)
     return purged
 
 
@@ -156,13 +163,12 @@ def purge_deleted_games(
     summary = PurgeSummary(cutoff=iso(before))
     while keep_going():
         with units() as uow:
-            game_ids = uow.maintenance.games_deleted_before(before, policy.batch_size)
-            purged = purge_expired(uow, game_ids, before)
+            purged = purge_batch(uow, before, policy.batch_size)
             uow.commit()
         summary.games += len(purged)
         summary.tasks_deleted += sum(p["tasks_deleted"] for p in purged)
         summary.params_deleted += sum(p["params_deleted"] for p in purged)
-        if len(game_ids) < policy.batch_size:
+        if len(purged) < policy.batch_size:
             summary.complete = True
             break
     return summary

@@ -8,12 +8,14 @@ The services are called directly with the database's units of work and an always
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from domain.clock import utcnow
+from domain.services import games
 from domain.services import maintenance as service
 from persistence.database import Database
 from persistence.tables import game_params, outbox, processed_commands
@@ -175,31 +177,57 @@ def test_purge_walks_batches_until_done(db: Database) -> None:
     assert w.count(db, w.GAMES) == 0
 
 
-def test_purge_leaves_a_game_restored_after_it_was_picked(db: Database) -> None:
+def test_purge_leaves_a_game_that_is_being_restored(db: Database) -> None:
+    """A restore holding the game when the purge comes: the game survives, on both stores."""
     game_id = deleted_game(db, "Old", days_ago=40)
-    with db.unit_of_work() as uow:
-        picked = uow.maintenance.games_deleted_before(utcnow() - timedelta(days=30), 10)
-    with db.engine.begin() as conn:  # restored between the pick and the purge
-        conn.execute(update(w.GAMES).where(w.GAMES.c.id == game_id).values(deleted_at=None))
-    with db.unit_of_work() as uow:
-        purged = service.purge_expired(uow, picked, utcnow() - timedelta(days=30))
+    restore = db.unit_of_work()
+    uow = restore.__enter__()
+    try:
+        games.restore_game(uow, w.ACME, {"game_id": game_id})  # holds the row, not committed
+        outcome: list[list[dict[str, Any]]] = []
+        purge = threading.Thread(target=lambda: outcome.append(purge_now(db)))
+        purge.start()
+        time.sleep(0.3)  # PostgreSQL: the purge skipped the row; SQLite: it waits its turn
         uow.commit()
-    assert picked == [game_id] and purged == []
+    finally:
+        restore.__exit__(None, None, None)
+    purge.join(30)
+    assert outcome == [[]]
     assert w.count(db, w.GAMES) == 1
+    with db.unit_of_work() as check:
+        restored = check.games.get(game_id)
+    assert restored is not None and restored.deleted_at is None
+
+
+def purge_now(db: Database) -> list[dict[str, Any]]:
+    with db.unit_of_work() as uow:
+        purged = service.purge_batch(uow, utcnow() - timedelta(days=30), 100)
+        uow.commit()
+    return purged
+
+
+def test_a_batch_purges_what_games_purge_would_and_publishes_the_same_event(
+    db: Database,
+) -> None:
+    by_command = deleted_game(db, "By command", days_ago=1, tasks=3)
+    by_batch = deleted_game(db, "By batch", days_ago=40, tasks=3)
+    direct = w.run(db, games.purge_game, w.ACME, {"game_id": by_command})
+    [batched] = purge_now(db)
+    assert {**direct, "game_id": by_batch} == batched
+    [first, second] = w.events(db, "game.purged")
+    assert first["data"] == direct and second["data"] == batched
+    assert (second["subject"], second["account_id"]) == (by_batch, "acme")
 
 
 def test_two_overlapping_purges_never_purge_a_game_twice(db: Database) -> None:
-    """Even with no run lock at all, the row lock and the re-check share the work out."""
+    """Even with no run lock at all, the claim's row locks share the work out."""
     ids = [deleted_game(db, f"Old {n}", days_ago=40, tasks=1) for n in range(6)]
-    before = utcnow() - timedelta(days=30)
     start = threading.Barrier(2)
-    results: list[list[dict[str, int]]] = []
+    results: list[list[dict[str, Any]]] = []
 
     def purge_all() -> None:
         start.wait()
-        with db.unit_of_work() as uow:
-            results.append(service.purge_expired(uow, ids, before))
-            uow.commit()
+        results.append(purge_now(db))
 
     threads = [threading.Thread(target=purge_all) for _ in range(2)]
     for t in threads:
