@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 from domain import rules
 from domain.errors import FieldRuleError
 from domain.paging import MAX_LIMIT
+from tasks import field_docs as docs
 
 
 def _iso_timestamp(value: Any) -> Any:
@@ -42,26 +43,26 @@ def _not_null(value: Any) -> Any:
 
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-AccountId = Annotated[str, AfterValidator(rules.account_id)]
-Subject = Annotated[str, AfterValidator(rules.subject)]
+AccountId = Annotated[str, AfterValidator(rules.account_id), docs.ACCOUNT_ID]
+Subject = Annotated[str, AfterValidator(rules.subject), docs.SUBJECT]
 Role = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Name = Annotated[str, AfterValidator(rules.name)]
-Slug = Annotated[str, AfterValidator(rules.slug)]
-ExternalId = Annotated[str, AfterValidator(rules.external_id)]
-Platform = Annotated[str, AfterValidator(rules.platform)]
-Description = Annotated[str, AfterValidator(rules.description)]
-Tags = Annotated[list[str], AfterValidator(rules.tags)]
-PageUrl = Annotated[str, AfterValidator(rules.page_url)]
-SteamAppId = Annotated[str, AfterValidator(rules.steam_app_id)]
-OpaqueId = Annotated[str, AfterValidator(rules.opaque_id)]
-StrategyRef = Annotated[str, AfterValidator(rules.strategy_id)]
-Status = Annotated[str, AfterValidator(rules.status)]
-Params = Annotated[dict[str, Any], AfterValidator(rules.params)]
-ParamKey = Annotated[str, AfterValidator(rules.param_key)]
+Name = Annotated[str, AfterValidator(rules.name), docs.NAME]
+Slug = Annotated[str, AfterValidator(rules.slug), docs.SLUG]
+ExternalId = Annotated[str, AfterValidator(rules.external_id), docs.EXTERNAL_ID]
+Platform = Annotated[str, AfterValidator(rules.platform), docs.PLATFORM]
+Description = Annotated[str, AfterValidator(rules.description), docs.DESCRIPTION]
+Tags = Annotated[list[str], AfterValidator(rules.tags), docs.TAGS]
+PageUrl = Annotated[str, AfterValidator(rules.page_url), docs.PAGE_URL]
+SteamAppId = Annotated[str, AfterValidator(rules.steam_app_id), docs.STEAM_APP_ID]
+OpaqueId = Annotated[str, AfterValidator(rules.opaque_id), docs.OPAQUE_ID]
+StrategyRef = Annotated[str, AfterValidator(rules.strategy_id), docs.STRATEGY_REF]
+Status = Annotated[str, AfterValidator(rules.status), docs.STATUS]
+Params = Annotated[dict[str, Any], AfterValidator(rules.params), docs.PARAMS]
+ParamKey = Annotated[str, AfterValidator(rules.param_key), docs.PARAM_KEY]
 Timestamp = Annotated[datetime, BeforeValidator(_iso_timestamp), AfterValidator(_aware)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 SortSpec = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Definition = Annotated[dict[str, Any], AfterValidator(_json_object_64k)]
+Definition = Annotated[dict[str, Any], AfterValidator(_json_object_64k), docs.DEFINITION]
 NotNull = BeforeValidator(_not_null)

@@ -244,3 +244,53 @@ def test_a_real_event_validates_against_its_written_schema() -> None:
     jsonschema.Draft202012Validator(schema).validate(event)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(schema).validate({**event, "type": "gameworker.x"})
+
+
+SAMPLES: list[dict[str, Any]] = [
+    {"name": "Space Chess"},
+    {"name": "Space Chess", "slug": "space-chess", "tags": ["a", "b"]},
+    {"name": "x", "slug": "Bad Slug"},
+    {"name": "x", "slug": "a"},
+    {"name": "x", "external_game_id": "has space"},
+    {"name": "x", "external_game_id": "steam:123.4_5-6"},
+    {"name": "x", "steam_app_id": "12ab"},
+    {"name": "x", "strategy_id": "socio_bee"},
+    {"name": "x", "strategy_id": "custom:stg_01abc"},
+    {"name": "x", "strategy_id": "custom:nope"},
+    {"name": "x", "strategy_id": "nope"},
+    {"name": "x", "tags": ["t"] * 21},
+    {"name": "x", "tags": ["t" * 33]},
+    {"name": "x", "params": {f"k{i}": i for i in range(101)}},
+    {"name": "x", "params": {"bad key": 1}},
+    {"name": "x", "params": {"k": "v" * 1001}},
+    {"name": "x", "params": {"k": [1]}},
+    {"name": "x", "account_id": "bad id!"},
+    {"name": "x" * 201},
+    {"name": "x", "description": "d" * 2001},
+    {"name": "x", "platform": ""},
+    {"name": "x", "colour": "red"},
+]
+
+
+@pytest.fixture(scope="module")
+def create_schema() -> dict[str, Any]:
+    from workers.cli_schema import documents
+
+    return documents()["commands/games.create.data.json"]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda s: json.dumps(s)[:40])
+def test_the_published_schema_judges_data_as_the_worker_does(
+    create_schema: dict[str, Any], sample: dict[str, Any]
+) -> None:
+    """The field rules are in the schema: a sender can check a message before sending it."""
+    import pydantic
+
+    schema = create_schema
+    by_schema = jsonschema.Draft202012Validator(schema).is_valid(sample)
+    try:
+        COMMANDS["games.create"].data.model_validate(sample)
+        by_model = True
+    except pydantic.ValidationError:
+        by_model = False
+    assert by_schema == by_model
