@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 
 import pydantic
 from celery import Task, shared_task
@@ -35,6 +35,7 @@ from tasks.faults import backoff, is_transient
 from tasks.messages import ActorModel, Envelope, Message
 from tasks.results import Result, failed, from_pydantic, ok
 from tasks.runtime import Runtime
+from tasks.text import first_fault, plain_fields, storable
 
 log = logging.getLogger("gameworker.commands")
 
@@ -58,18 +59,23 @@ class Ident:
         """The best identity of a command that failed validation (fields may be garbage)."""
         actor = kwargs.get("actor")
         account = actor.get("account_id") if isinstance(actor, dict) else None
-        account = account if isinstance(account, str) and 0 < len(account) <= 64 else None
+        account = account if _usable(account, 64) else None
         key = kwargs.get("idempotency_key")
-        key = key if isinstance(key, str) and 0 < len(key) <= 200 else task_id
+        key = key if _usable(key, 200) else task_id
         data = kwargs.get("data")
         subject = _subject_of(data if isinstance(data, dict) else {}, key)
         return cls(account or "", key, account, subject)
 
 
+def _usable(value: Any, longest: int) -> TypeGuard[str]:
+    """Whether a value guessed from a refused command can be stored as an identity."""
+    return isinstance(value, str) and 0 < len(value) <= longest and storable(value)
+
+
 def _subject_of(data: Mapping[str, Any], key: str) -> str:
     for name in SUBJECT_KEYS:
         value = data.get(name)
-        if isinstance(value, str) and 0 < len(value) <= 64:
+        if _usable(value, 64):
             return value
     return key[:64]
 
@@ -83,6 +89,10 @@ def parse_command(
             "commands take keyword arguments only: actor, data, idempotency_key",
             {"fields": {"args": "positional arguments are not accepted"}},
         )
+    fault = first_fault(dict(kwargs))  # NUL, lone surrogates, absurd nesting: refused first
+    if fault is not None:
+        where, problem = fault
+        raise ValidationError.field(where.removeprefix("data.")[:120], problem)
     try:
         envelope = Envelope.model_validate(dict(kwargs))
     except pydantic.ValidationError as exc:
@@ -285,11 +295,13 @@ def _guess_actor_and_data(
     """The actor and raw data of a command that failed validation, as far as they are valid."""
     data = kwargs.get("data")
     try:
+        if first_fault(kwargs.get("actor")) is not None:
+            raise ValidationError("the actor carries text no database stores")
         a = ActorModel.model_validate(kwargs.get("actor"))
         actor = Actor(a.subject, a.account_id, a.is_admin, tuple(a.roles))
     except (pydantic.ValidationError, ValidationError):
         actor = None
-    return actor, data if isinstance(data, dict) else None
+    return actor, plain_fields(data) if isinstance(data, dict) else None
 
 
 def command(

@@ -19,6 +19,11 @@ def failed(error: DomainError) -> Result:
     return {"ok": False, "error": error.to_dict()}
 
 
+MAX_FIELDS = 20
+MAX_PATH = 120
+MAX_SENTENCE = 300
+
+
 def _where(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "data"
 
@@ -42,8 +47,11 @@ def from_pydantic(exc: pydantic.ValidationError, *, in_data: bool = False) -> Va
     (``actor.subject``, ``idempotency_key``); ``data`` stands for the data as a whole.
     """
     fields: dict[str, str] = {}
-    for err in exc.errors(include_url=False, include_input=False):
-        where = _where(tuple(err["loc"]))
-        fields.setdefault(where, _sentence(err, in_data))
+    errors = exc.errors(include_url=False, include_input=False)
+    for err in errors[:MAX_FIELDS]:  # garbage with 20,000 bad keys gets a short answer
+        where = _where(tuple(err["loc"]))[:MAX_PATH]
+        fields.setdefault(where, _sentence(err, in_data)[:MAX_SENTENCE])
     summary = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:5])
+    if len(errors) > len(fields):
+        summary += f" (and {len(errors) - len(fields)} more)"
     return ValidationError(f"invalid command: {summary}", {"fields": fields})
