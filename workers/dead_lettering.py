@@ -26,6 +26,7 @@ it does not interfere, since every message the worker gives up on is acknowledge
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any
@@ -62,10 +63,38 @@ def _is_amqp(app: Any) -> bool:
     return bool(cached)
 
 
-def _text(body: Any) -> str:
-    if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body[:ARGUMENTS_LIMIT]).decode("utf-8", errors="replace")
-    return str(body)[:ARGUMENTS_LIMIT]
+def _readable_body(body: Any) -> dict[str, str]:
+    """The start of a body as text, or as base64 when it is binary (JSON holds no NUL)."""
+    raw = body if isinstance(body, bytes | bytearray | memoryview) else str(body).encode()
+    head = bytes(raw[:ARGUMENTS_LIMIT])
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\x00"  # not text: fall through to base64
+    if "\x00" not in text:
+        return {"body": text}
+    return {"body_base64": base64.b64encode(head).decode("ascii")}
+
+
+def _shape_problem(message: Any) -> str | None:
+    """Why a decodable protocol-2 body is no ``[args, kwargs, embed]`` (Celery would crash)."""
+    headers = message.headers if isinstance(message.headers, dict) else {}
+    if "task" not in headers:
+        return None  # protocol 1, or no task message at all: Celery's handlers decide
+    try:
+        payload = message.payload  # decoded once; Celery reuses it
+    except Exception:
+        return None  # undecodable: Celery calls on_decode_error / on_invalid_task
+    if not isinstance(payload, list | tuple) or len(payload) != 3:
+        return "the body must be [args, kwargs, embed]"
+    args, kwargs, embed = payload
+    if not isinstance(args, list | tuple):
+        return "args must be a list"
+    if not isinstance(kwargs, dict):
+        return "kwargs must be an object"
+    if not isinstance(embed, dict):
+        return "the third element (embed) must be an object"
+    return None
 
 
 def _size(body: Any) -> int:
@@ -90,6 +119,10 @@ class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
                     "(GAMEWORKER_MAX_MESSAGE_BYTES); it was not read",
                     decode=False,
                 )
+                return self._let_go(message)
+            problem = _shape_problem(message)
+            if problem:
+                self._give_up(message, f"malformed task message: {problem}")
                 return self._let_go(message)
             try:
                 return handle(message)
@@ -140,7 +173,7 @@ class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
             jsonable_kwargs(kwargs)
             if kwargs is not None
             else {
-                "body": _text(message.body),
+                **_readable_body(message.body),
                 "content_type": message.content_type,
                 "content_encoding": message.content_encoding,
             }
