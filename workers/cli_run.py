@@ -21,9 +21,11 @@ def register(sub: Any) -> None:
     w.add_argument("-P", "--pool", help="prefork (default), threads or solo")
     w.add_argument("-n", "--hostname", help="node name, e.g. games@%%h")
     w.add_argument("-l", "--loglevel", help="log level (default: GAMEWORKER_LOG_LEVEL)")
+    w.add_argument("celery_args", nargs="*", help="after --: more `celery worker` options")
     w.set_defaults(run=run_worker)
     b = sub.add_parser("beat", help="run the scheduler (exactly one per deployment)")
     b.add_argument("-l", "--loglevel", help="log level (default: GAMEWORKER_LOG_LEVEL)")
+    b.add_argument("celery_args", nargs="*", help="after --: more `celery beat` options")
     b.set_defaults(run=run_beat)
 
 
@@ -64,7 +66,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         argv += ["-P", args.pool]
     if args.hostname:
         argv += ["-n", args.hostname]
-    return celery(argv)
+    return celery([*argv, *args.celery_args])
 
 
 def run_beat(settings: Settings, args: argparse.Namespace) -> int:
@@ -75,4 +77,4 @@ def run_beat(settings: Settings, args: argparse.Namespace) -> int:
     if app.conf.beat_schedule_filename == "celerybeat-schedule":
         # Keep beat's state file with the rest of the embedded state, not in the cwd.
         argv += ["-s", str(settings.home_dir / "celerybeat-schedule")]
-    return celery(argv)
+    return celery([*argv, *args.celery_args])

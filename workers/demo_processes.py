@@ -1,4 +1,4 @@
-"""The demo's own worker and beat: Celery subprocesses on the demo's settings, logging to files.
+"""The demo's own worker and beat: ``gameworker worker``/``beat`` subprocesses, logging to files.
 
 A process is started with the caller's environment plus ``GAMEWORKER_HOME`` (absolute), so it
 uses the same database and broker folder as the demo. Its output goes to
@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import IO
 
 from workers.settings import Settings
-
-QUEUES = "games,strategies,maintenance"
 
 
 class StartFailed(Exception):
@@ -79,7 +77,7 @@ class Process:
 
 
 def start(settings: Settings, name: str, argv: list[str], keep: bool = False) -> Process:
-    """Start ``celery -A workers.app <argv>`` with its output in ``<home>/logs/<name>.log``.
+    """Start ``gameworker <argv>`` with its output in ``<home>/logs/<name>.log``.
 
     With ``keep`` the process gets a session of its own, so it outlives the demo (and a
     Ctrl-C in the demo's terminal).
@@ -90,7 +88,7 @@ def start(settings: Settings, name: str, argv: list[str], keep: bool = False) ->
     handle = log.open("wb")
     env = {**os.environ, "GAMEWORKER_HOME": str(settings.home_dir)}
     popen = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.app", *argv],
+        [sys.executable, "-m", "workers.cli", *argv],
         stdout=handle,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -101,9 +99,8 @@ def start(settings: Settings, name: str, argv: list[str], keep: bool = False) ->
 
 
 def start_worker(settings: Settings, keep: bool = False) -> Process:
-    argv = ["worker", "-Q", QUEUES, "-l", "INFO", "-P", "threads", "-c", "4"]
-    argv += ["-n", f"demo-{os.getpid()}@%h"]
-    return start(settings, "worker", [*argv, "--without-mingle", "--without-gossip"], keep)
+    argv = ["worker", "-l", "INFO", "-P", "threads", "-c", "4", "-n", f"demo-{os.getpid()}@%h"]
+    return start(settings, "worker", [*argv, "--", "--without-mingle", "--without-gossip"], keep)
 
 
 def start_beat(settings: Settings, keep: bool = False) -> Process:
