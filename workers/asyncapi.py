@@ -11,13 +11,16 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
+from domain.services.maintenance import PruneSummary, PurgeSummary, ReconcileSummary
+from domain.services.schedules import DueSummary
 from tasks.catalog import COMMANDS, SYSTEM_TASKS, Command, queue_for
 from tasks.event_models import EVENT_DATA, EXCHANGE, event_model
 from tasks.messages import ActorModel
 from tasks.result_models import Failed, Ok, Summary
+from tasks.system import NoData
 
 REF = "#/components/schemas/{model}"
 QUEUES = {
@@ -26,6 +29,14 @@ QUEUES = {
     "maintenance": "Beat-driven maintenance and the event relay (`maintenance.*`, `events.*`).",
 }
 AMQP = "0.3.0"
+SYSTEM_SUMMARIES: dict[str, Any] = {
+    "maintenance.reconcile_strategy_refs": ReconcileSummary,
+    "maintenance.purge_deleted_games": PurgeSummary,
+    "maintenance.prune": PruneSummary,
+    "maintenance.run_due_operations": DueSummary,
+}
+"""The summary each maintenance task answers with (``events.relay``: ``{published,
+remaining}`` and ``busy`` or ``error`` when a pass stopped early)."""
 
 
 def _version() -> str:
@@ -44,13 +55,18 @@ def result_model(command: Command) -> type[BaseModel]:
 
 def schemas() -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
     """The ``$ref`` of every model, and ``components/schemas`` holding them all."""
-    models: list[type[BaseModel]] = [ActorModel, Failed, Summary]
+    models: list[type[BaseModel]] = [ActorModel, Failed, Summary, NoData]
     models += [c.data for c in COMMANDS.values()]
     models += [result_model(c) for c in COMMANDS.values()]
     models += [event_model(t) for t in EVENT_DATA]
     unique = list(dict.fromkeys(models))
     refs, top = models_json_schema([(m, "validation") for m in unique], ref_template=REF)
-    return {model: ref for (model, _mode), ref in refs.items()}, top.get("$defs", {})
+    by_model: dict[Any, dict[str, Any]] = {model: ref for (model, _mode), ref in refs.items()}
+    components: dict[str, Any] = top.get("$defs", {})
+    for summary in SYSTEM_SUMMARIES.values():
+        components[summary.__name__] = TypeAdapter(summary).json_schema(ref_template=REF)
+        by_model[summary] = {"$ref": REF.format(model=summary.__name__)}
+    return by_model, components
 
 
 def _kwargs(command: Command, refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
@@ -107,17 +123,23 @@ def _messages(refs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
             "name": name,
             "title": name,
             "summary": summary,
-            "description": "Sent by celery beat; it acts as the system (no actor).",
+            "description": "Sent by celery beat; it acts as the system (no actor). Two "
+            "overlapping runs never do the same work: the second answers `skipped: true`.",
             "contentType": "application/json",
             "headers": _headers(name),
-            "payload": {"type": "object"},
+            "payload": {
+                "type": "object",
+                "title": f"{name} kwargs",
+                "properties": {"data": refs[NoData]},
+                "additionalProperties": False,
+            },
         }
         messages[f"{name}.result"] = {
             "name": f"{name}.result",
             "title": f"{name} result",
             "summary": "A summary object of what the run did.",
             "contentType": "application/json",
-            "payload": refs[Summary],
+            "payload": refs[SYSTEM_SUMMARIES.get(name, Summary)],
         }
     for event_type in EVENT_DATA:
         messages[event_type] = {

@@ -24,8 +24,9 @@ from tasks.catalog import COMMANDS, SYSTEM_TASKS, queue_for
 from tasks.event_models import EVENT_DATA, event_model
 from tasks.messages import ActorModel
 from tasks.result_models import Failed, Ok
+from tasks.system import NoData
 from workers.app import app
-from workers.asyncapi import build_asyncapi
+from workers.asyncapi import SYSTEM_SUMMARIES, build_asyncapi
 from workers.cli import main
 
 SPEC = Path(__file__).parents[1] / "fixtures" / "asyncapi-3.0.0.schema.json"
@@ -161,6 +162,9 @@ def test_the_catalog_names_the_models_the_worker_validates_with() -> None:
         assert task.writes == COMMANDS[name].writes, name
     for name in SYSTEM_TASKS:
         assert name in app.tasks, name
+    for name, summary in SYSTEM_SUMMARIES.items():
+        assert app.tasks[name].summary is summary, name
+        assert app.tasks[name].data_model is NoData, name
 
 
 @pytest.mark.parametrize("task", sorted(CONTRACT_TASKS))
@@ -180,6 +184,18 @@ def test_each_command_has_its_message_and_reply(doc: dict[str, Any], task: str) 
     ok, failed = inline(reply["payload"], doc)["oneOf"]
     assert ok == model_schema(Ok[COMMANDS[task].result])  # type: ignore[name-defined]
     assert failed == model_schema(Failed)
+
+
+@pytest.mark.parametrize("task", sorted(CONTRACT_SYSTEM_TASKS))
+def test_each_system_task_has_its_message_and_summary(doc: dict[str, Any], task: str) -> None:
+    assert queue_for(task) == "maintenance"
+    message = inline(doc["channels"]["maintenance"]["messages"][task], doc)
+    assert inline(message["payload"], doc)["properties"]["data"] == model_schema(NoData)
+    reply = inline(doc["operations"][task]["reply"]["messages"][0], doc)
+    summary = inline(reply["payload"], doc)
+    if task in SYSTEM_SUMMARIES:
+        fields = set(summary["properties"])
+        assert {"complete", "skipped"} <= fields, fields
 
 
 @pytest.mark.parametrize("event_type", sorted(CONTRACT_EVENTS))
