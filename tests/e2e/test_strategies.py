@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from persistence.database import Database
 from tests.conftest import ADMIN, OTHER, Send
 from tests.e2e.strategy_steps import (
@@ -190,3 +192,26 @@ def test_custom_ids_must_name_a_published_strategy_of_the_account(send: Send) ->
         error(send("game_tasks.create", task), "validation_error")
     admin_game = {"account_id": "globex", "name": "Y", "strategy_id": ref(theirs)}
     assert ok(send("games.create", admin_game, actor=ADMIN))["strategy_id"] == ref(theirs)
+
+
+def test_two_rollbacks_sent_at_once(send: Send, celery_app: Any, db: Database) -> None:
+    v1 = published(send)
+    v2 = ok(send("strategies.update", {"strategy_id": v1["id"], "description": "2"}))
+    v3 = ok(send("strategies.update", {"strategy_id": v1["id"], "description": "3"}))
+    ok(send("strategies.publish", {"strategy_id": v3["id"]}, actor=MANAGER))
+    games = [ok(send("games.create", {"name": f"G{i}", "strategy_id": ref(v3)})) for i in range(5)]
+    pending = [
+        celery_app.send_task(
+            "strategies.rollback",
+            kwargs={"actor": MANAGER, "data": {"strategy_id": v3["id"], "target_version": n}},
+            queue="strategies",
+        )
+        for n in (1, 2)
+    ]
+    results = [ok(p.get(timeout=30, interval=0.01)) for p in pending]
+    versions = ok(send("strategies.versions", {"strategy_id": v1["id"]}))["items"]
+    live = [v for v in versions if v["status"] == "PUBLISHED"]
+    assert len(live) == 1 and live[0]["id"] in (v1["id"], v2["id"])
+    for game in games:
+        assert ok(send("games.get", {"game_id": game["id"]}))["strategy_id"] == ref(live[0])
+    assert sum(r["games_reassigned"] for r in results) == 10  # each moved all five
