@@ -107,7 +107,7 @@ class KombuEventPublisher:
         except PublishFailed:
             raise
         except Exception as exc:
-            raise PublishFailed(sent, f"{type(exc).__name__}: {exc}") from exc
+            raise PublishFailed(sent, describe(exc)) from exc
 
     def _publish_one(self, producer: Any, event: Mapping[str, Any]) -> None:
         producer.publish(
@@ -128,6 +128,17 @@ class KombuEventPublisher:
     def close(self) -> None:
         self._pool.force_close_all()
         self._connection.release()  # type: ignore[no-untyped-call]
+
+
+def describe(exc: BaseException) -> str:
+    """``OperationalError <- MessageNacked: ...``: the error and what caused it, readable."""
+    parts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 4:
+        text = str(seen).strip()
+        parts.append(f"{type(seen).__name__}: {text}" if text else type(seen).__name__)
+        seen = seen.__cause__ or seen.__context__
+    return " <- ".join(parts)
 
 
 def _reset(conn: Any) -> None:
