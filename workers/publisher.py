@@ -132,7 +132,7 @@ class KombuEventPublisher:
 
 def describe(exc: BaseException) -> str:
     """``OperationalError <- MessageNacked: ...``: the error and what caused it, readable."""
-    parts = []
+    parts: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(parts) < 4:
         text = str(seen).strip()
