@@ -21,6 +21,7 @@ import workers.cli_migrate as cli_migrate
 import workers.cli_run as cli_run
 import workers.cli_schema as cli_schema
 import workers.cli_send as cli_send
+import workers.dead_letters_cli as dead_letters_cli
 import workers.demo as demo
 from workers.reach import Unreachable
 from workers.settings import Settings
@@ -31,6 +32,7 @@ SUBCOMMANDS = (
     cli_flower,
     cli_send,
     cli_events,
+    dead_letters_cli,
     cli_schema,
     demo,
     cli_bench,

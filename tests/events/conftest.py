@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from celery.contrib.testing.worker import start_worker
 from kombu import Connection, Exchange, Queue  # type: ignore[attr-defined]
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from persistence.database import Database
 from persistence.tables import dead_letters, outbox
@@ -198,6 +198,34 @@ def broker_app(
     request: pytest.FixtureRequest, make_broker_app: Callable[..., BrokerApp]
 ) -> BrokerApp:
     return make_broker_app(request.param)
+
+
+class FailBeforeCommit:
+    """Test hook: the transaction that inserts a game named ``name`` fails at COMMIT."""
+
+    def __init__(
+        self, db: Database, name: str, error: Callable[[], Exception], times: int = 1_000
+    ) -> None:
+        self.engine, self.name, self.error, self.times = db.engine, name, error, times
+        self.fired = 0
+
+    def _mark(self, conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO GAMES") and self.name in str(params):
+            conn.info["fail_commit"] = True
+
+    def _commit(self, conn: Any) -> None:
+        if conn.info.pop("fail_commit", False) and self.fired < self.times:
+            self.fired += 1
+            raise self.error()
+
+    def __enter__(self) -> FailBeforeCommit:
+        event.listen(self.engine, "before_cursor_execute", self._mark)
+        event.listen(self.engine, "commit", self._commit)
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._mark)
+        event.remove(self.engine, "commit", self._commit)
 
 
 # --- the event sink ------------------------------------------------------------------------

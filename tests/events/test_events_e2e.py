@@ -14,12 +14,11 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from persistence.database import Database
 from persistence.tables import games
-from tests.events.conftest import BrokerApp, EventSink, Received, wait_until
+from tests.events.conftest import BrokerApp, EventSink, FailBeforeCommit, Received, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,34 +36,6 @@ CONTRACT_KEYS = {
     "causationid",
     "sequence",
 }
-
-
-class FailBeforeCommit:
-    """Test hook: the transaction that inserts a game named ``name`` fails at COMMIT."""
-
-    def __init__(
-        self, db: Database, name: str, error: Callable[[], Exception], times: int = 1_000
-    ) -> None:
-        self.engine, self.name, self.error, self.times = db.engine, name, error, times
-        self.fired = 0
-
-    def _mark(self, conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT INTO GAMES") and self.name in str(params):
-            conn.info["fail_commit"] = True
-
-    def _commit(self, conn: Any) -> None:
-        if conn.info.pop("fail_commit", False) and self.fired < self.times:
-            self.fired += 1
-            raise self.error()
-
-    def __enter__(self) -> FailBeforeCommit:
-        event.listen(self.engine, "before_cursor_execute", self._mark)
-        event.listen(self.engine, "commit", self._commit)
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._mark)
-        event.remove(self.engine, "commit", self._commit)
 
 
 def first_arrivals(received: list[Received]) -> list[Received]:
