@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -133,6 +134,19 @@ def test_the_timeout_ends_a_quiet_tail(env: dict[str, str], tails: list[Tail]) -
     tails.append(tail)
     code, lines = tail.finish()
     assert (code, lines) == (0, [])
+
+
+def test_sigterm_ends_a_tail_and_removes_its_queue(
+    settings: Settings, env: dict[str, str], tails: list[Tail]
+) -> None:
+    tail = Tail(["#"], env)
+    tails.append(tail)
+    table = settings.broker_folder / "control" / "gameworker.events.exchange"
+    assert "gameworker.tail." in table.read_text()
+    tail.process.send_signal(signal.SIGTERM)
+    code, lines = tail.finish(timeout=30)
+    assert (code, lines) == (0, [])
+    assert "gameworker.tail." not in table.read_text()
 
 
 def test_a_stream_removes_its_binding_when_closed(settings: Settings) -> None:
