@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+REDIS = ("redis://", "rediss://")
 JSON_ONLY = {
     "task_serializer": "json",
     "result_serializer": "json",
@@ -76,8 +77,8 @@ class GameworkerClient:
 
     Args:
         app_or_broker_url: a Celery app configured for the gameworker broker and result
-            backend, or a broker URL (then ``result_backend`` names the backend; it defaults
-            to the broker URL, which suits Redis).
+            backend, or a broker URL (then ``result_backend`` names the backend the workers
+            write to; on Redis it defaults to the broker URL).
         result_backend: the result backend URL when a broker URL is given.
         timeout: seconds a call waits for its answer by default.
         transport_options: kombu transport options when a broker URL is given.
@@ -92,6 +93,11 @@ class GameworkerClient:
         transport_options: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(app_or_broker_url, str):
+            if result_backend is None and not app_or_broker_url.startswith(REDIS):
+                raise ValueError(
+                    "name the result backend the workers use (GAMEWORKER_RESULT_BACKEND): "
+                    "GameworkerClient(broker_url, result_backend=...)"
+                )
             self.app = Celery(
                 "gameworker-client",
                 broker=app_or_broker_url,

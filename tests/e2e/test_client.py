@@ -143,6 +143,11 @@ def test_a_client_from_a_broker_url_needs_no_gameworker_app(
     assert game.slug == "orbit-golf"
 
 
+def test_a_broker_url_other_than_redis_needs_the_result_backend() -> None:
+    with pytest.raises(ValueError, match="GAMEWORKER_RESULT_BACKEND"):
+        GameworkerClient("amqp://guest:guest@localhost//")
+
+
 def test_no_answer_in_time_raises_command_timeout(client: GameworkerClient) -> None:
     stray = client.send("games.nonexistent", ACTOR, {}, queue="nobody-listens-here")
     with pytest.raises(CommandTimeout) as caught:
