@@ -13,6 +13,7 @@ from kombu import Exchange, Queue  # type: ignore[attr-defined]
 from workers import filesystem_transport
 from workers.beat import beat_config
 from workers.settings import Settings
+from workers.signing import signing_conf
 
 QUEUES = ("games", "strategies", "maintenance")
 
@@ -96,6 +97,8 @@ def build(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         # The beat schedule and its single-scheduler lock (workers/beat.py).
         **beat_config(settings),
+        # Signed commands, when a signing key is set (workers/signing.py, docs/security.md).
+        **signing_conf(settings),
     }
 
 

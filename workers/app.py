@@ -16,6 +16,7 @@ from workers import dead_lettering  # noqa: F401  (its task_failure handler)
 from workers.bootstrap import RuntimeHolder
 from workers.logs import json_command_lines
 from workers.settings import Settings
+from workers.signing import enable_signing
 
 TASK_MODULES = [
     "tasks.games",
@@ -39,6 +40,8 @@ class GameworkerCelery(Celery):  # type: ignore[misc]
         self.holder = RuntimeHolder(settings, self)
         self.config_from_object(celeryconfig.build(settings))
         self.conf.include = TASK_MODULES
+        if settings.signing:
+            enable_signing(self)
 
     @property
     def runtime(self) -> Runtime:

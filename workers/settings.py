@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     flower_password: SecretStr | None = None
     flower_port: int = Field(5555, ge=0, le=65_535)
     flower_no_auth: bool = False
+    # Signed commands (docs/security.md): with a key, certificate and store of trusted
+    # producers' certificates, every task message is signed and verified (Celery's `auth`).
+    signing_key: Path | None = None
+    signing_key_password: SecretStr | None = None
+    signing_cert: Path | None = None
+    signing_cert_store: Path | None = None
 
     @cached_property
     def home_dir(self) -> Path:
@@ -80,6 +86,11 @@ class Settings(BaseSettings):
     @property
     def events(self) -> str:
         return self.events_url or self.broker
+
+    @property
+    def signing(self) -> bool:
+        """Whether task messages are signed and verified."""
+        return self.signing_key is not None
 
     @property
     def is_embedded_broker(self) -> bool:
@@ -105,3 +116,18 @@ class Settings(BaseSettings):
             )
         if self.beat_lock_timeout <= self.beat_max_loop_interval:
             raise ValueError("beat_lock_timeout must exceed beat_max_loop_interval")
+        self._check_signing()
+
+    def _check_signing(self) -> None:
+        paths = {
+            "GAMEWORKER_SIGNING_KEY": self.signing_key,
+            "GAMEWORKER_SIGNING_CERT": self.signing_cert,
+            "GAMEWORKER_SIGNING_CERT_STORE": self.signing_cert_store,
+        }
+        given = [name for name, path in paths.items() if path is not None]
+        if given and len(given) < len(paths):
+            missing = ", ".join(name for name in paths if name not in given)
+            raise ValueError(f"signed commands need all three signing settings: set {missing}")
+        for name, path in paths.items():
+            if path is not None and not path.exists():
+                raise ValueError(f"{name}: {path} does not exist")
