@@ -2,8 +2,9 @@
 
 ``--actor`` and ``--data`` take JSON, ``@file.json``, or ``-`` for standard input. Without
 ``--wait`` it prints the task id and queue. With ``--wait`` it shows a progress bar while the
-task reports ``PROGRESS`` (meta ``{done, total}``), prints the answer as JSON and exits with
-0 for ``ok: true``, 1 for ``ok: false``, 3 when the task failed (dead-lettered), 4 on timeout.
+task reports ``PROGRESS`` (meta ``{done, total}``), prints the answer as JSON (a maintenance
+task's summary as it is) and exits with 0 for ``ok: true`` (or a summary), 1 for
+``ok: false``, 3 when the task failed (dead-lettered), 4 on timeout.
 """
 
 from __future__ import annotations
@@ -135,7 +136,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             return EXIT_TIMEOUT
         bar.finish()
     print(json.dumps(answer, indent=2, ensure_ascii=False))
-    return 0 if answer.get("ok") else EXIT_REJECTED
+    rejected = isinstance(answer, dict) and answer.get("ok") is False
+    return EXIT_REJECTED if rejected else 0
 
 
 def _queue(args: argparse.Namespace) -> str:

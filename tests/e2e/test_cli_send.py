@@ -136,6 +136,23 @@ def test_progress_is_shown_while_the_task_reports_it(
     assert any("/3" in line and "#" in line for line in lines)
 
 
+def test_a_maintenance_task_prints_its_summary(
+    cli: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = send("maintenance.prune", "--wait", "--timeout", "30")
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {"idempotency_records", "outbox_rows", "complete"} <= set(summary), summary
+
+
+def test_a_maintenance_task_refusing_its_data_exits_1(
+    cli: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = send("maintenance.prune", "--data", '{"unknown": 1}', "--wait", "--timeout", "30")
+    answer = json.loads(capsys.readouterr().out)
+    assert code == 1 and answer["error"]["code"] == "validation_error"
+
+
 def test_a_failed_task_exits_3(cli: None, capsys: pytest.CaptureFixture[str]) -> None:
     code = send(FAILING_TASK, "--wait", "--timeout", "30")
     printed = json.loads(capsys.readouterr().out)

@@ -134,6 +134,11 @@ def test_strategies_are_typed(client: GameworkerClient) -> None:
     assert published.status == "PUBLISHED"
 
 
+def test_a_maintenance_task_answers_its_summary(client: GameworkerClient) -> None:
+    summary = client.call("maintenance.prune", None, {})
+    assert isinstance(summary, dict) and "complete" in summary
+
+
 def test_a_client_from_a_broker_url_needs_no_gameworker_app(
     db: Any, celery_app: GameworkerCelery, worker: Any
 ) -> None:
