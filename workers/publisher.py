@@ -29,6 +29,7 @@ from kombu import Connection, Exchange  # type: ignore[attr-defined]
 from kombu.serialization import register
 
 from tasks.relay import PublishFailed
+from workers import filesystem_transport
 
 log = logging.getLogger("gameworker.publisher")
 
@@ -38,6 +39,8 @@ CONTENT_TYPE = "application/cloudevents+json"
 PERSISTENT = 2
 CONFIRM_TIMEOUT = 10.0  # seconds a broker may take to confirm one event
 POOL_LIMIT = 4  # connections per process (a threads pool may relay from several threads)
+
+filesystem_transport.install()  # filesystem:// events are written whole and in order
 
 EXCHANGE = Exchange(EVENTS_EXCHANGE, type="topic", durable=True)  # type: ignore[no-untyped-call]
 
