@@ -19,6 +19,8 @@ COPY domain ./domain
 COPY persistence ./persistence
 COPY tasks ./tasks
 COPY workers ./workers
+# `gameworker bench` is a subcommand, so its package ships too.
+COPY bench ./bench
 RUN pip install --no-deps . \
     && useradd --system --uid 10001 --home-dir /var/lib/gameworker --create-home gameworker
 
