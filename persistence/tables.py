@@ -136,6 +136,12 @@ Index(
 )
 Index("ix_game_tasks_sort_updated", game_tasks.c.game_id, game_tasks.c.updated_at, game_tasks.c.id)
 Index("ix_game_tasks_sort_status", game_tasks.c.game_id, game_tasks.c.status, game_tasks.c.id)
+Index(  # "status:desc": a status is shared by many tasks (see ix_games_sort_platform_desc)
+    "ix_game_tasks_sort_status_desc",
+    game_tasks.c.game_id,
+    game_tasks.c.status.desc(),
+    game_tasks.c.id,
+)
 Index("ix_game_tasks_sort_id", game_tasks.c.game_id, game_tasks.c.id)
 Index("ix_game_tasks_strategy", game_tasks.c.strategy_id, game_tasks.c.id)
 

@@ -66,10 +66,7 @@ class SqlGameTaskRepository(Repository):
 
     def page(self, game_id: str, filters: GameTaskFilters, request: PageRequest) -> list[GameTask]:
         query = self._filtered(select(game_tasks), game_id, filters)
-        start = keyset.after(SORT_COLUMNS, request)
-        if start is not None:
-            query = query.where(start)
-        query = query.order_by(*keyset.order_by(SORT_COLUMNS, request)).limit(request.limit + 1)
+        query = keyset.paged(query, SORT_COLUMNS, request, self.dialect)
         return self._load(query)
 
     def count(self, game_id: str, filters: GameTaskFilters) -> int:
@@ -88,10 +85,7 @@ class SqlGameTaskRepository(Repository):
             .join(games, games.c.id == game_tasks.c.game_id)
             .where(game_tasks.c.strategy_id == strategy_id)
         )
-        start = keyset.after(SORT_COLUMNS, request)
-        if start is not None:
-            query = query.where(start)
-        query = query.order_by(*keyset.order_by(SORT_COLUMNS, request)).limit(request.limit + 1)
+        query = keyset.paged(query, SORT_COLUMNS, request, self.dialect)
         return [dict(r._mapping) for r in self.conn.execute(query)]
 
     def count_by_strategy(self, strategy_id: str) -> int:

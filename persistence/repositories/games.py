@@ -81,10 +81,7 @@ class SqlGameRepository(Repository):
 
     def page(self, scope: GameScope, filters: GameFilters, request: PageRequest) -> list[Game]:
         query = self._filtered(select(games), scope, filters)
-        start = keyset.after(SORT_COLUMNS, request)
-        if start is not None:
-            query = query.where(start)
-        query = query.order_by(*keyset.order_by(SORT_COLUMNS, request)).limit(request.limit + 1)
+        query = keyset.paged(query, SORT_COLUMNS, request, self.dialect)
         return self._load(query)
 
     def count(self, scope: GameScope, filters: GameFilters) -> int:
@@ -121,10 +118,7 @@ class SqlGameRepository(Repository):
         ).where(games.c.strategy_id == strategy_id)
         if account_id is not None:
             query = query.where(games.c.account_id == account_id)
-        start = keyset.after(SORT_COLUMNS, request)
-        if start is not None:
-            query = query.where(start)
-        query = query.order_by(*keyset.order_by(SORT_COLUMNS, request)).limit(request.limit + 1)
+        query = keyset.paged(query, SORT_COLUMNS, request, self.dialect)
         return [dict(r._mapping) for r in self.conn.execute(query)]
 
     def count_by_strategy(self, strategy_id: str) -> int:

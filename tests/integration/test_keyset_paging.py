@@ -2,7 +2,7 @@
 start, 20 at a time, under every allowed sort, against the database's own ORDER BY.
 
 The games have ties everywhere a sort can tie: many share a ``created_at`` or a ``platform``,
-a third have no ``external_game_id`` or ``platform`` (NULL, which sorts first ascending and
+half have no ``external_game_id`` or ``platform`` (NULL, which sorts first ascending and
 last descending, as ``''`` would), deleted games repeat live names, and names mix cases and
 non-ASCII letters so the collation shows (code-point order on both stores).
 """
@@ -10,6 +10,8 @@ non-ASCII letters so the collation shows (code-point order on both stores).
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +20,9 @@ from sqlalchemy import event, text
 
 from domain import ids
 from domain.actor import Actor
+from domain.game_tasks import GameTask
 from domain.games import Game
+from domain.services.game_tasks import list_tasks
 from domain.services.games import list_games
 from persistence.database import Database
 from tests.conftest import empty
@@ -46,6 +50,18 @@ SORTS = [
 ]
 
 
+TASKS = 300
+TASK_GAME = Game.new("initech", "task-game", "seed", {"name": "Task game"})  # its own account
+TASK_SORTS = [
+    *[
+        f"{f}:{d}"
+        for f in ("id", "external_task_id", "status", "created_at", "updated_at")
+        for d in ("asc", "desc")
+    ],
+    "status:asc,created_at:desc",
+]
+
+
 def make_games(rng: random.Random) -> list[Game]:
     made: list[Game] = []
     for i in range(N + 50):
@@ -64,8 +80,8 @@ def make_games(rng: random.Random) -> list[Game]:
             updated_by="seed",
             created_at=created,
             updated_at=updated,
-            external_game_id=None if i % 3 == 0 else f"{WORDS[i % 7]}.{rng.randrange(10**6)}.{i}",
-            platform=None if i % 3 == 1 else rng.choice(PLATFORMS),
+            external_game_id=None if i % 4 < 2 else f"{WORDS[i % 7]}.{rng.randrange(10**6)}.{i}",
+            platform=None if i % 4 in (1, 2) else rng.choice(PLATFORMS),
             deleted_at=updated if deleted else None,
         )
         made.append(game)
@@ -78,13 +94,24 @@ def filled(database: Database) -> Database:
     with database.unit_of_work() as uow:
         for game in make_games(random.Random(7)):
             uow.games.add(game)
+        uow.games.add(TASK_GAME)
+        rng = random.Random(11)
+        for i in range(TASKS):
+            task = GameTask.new(
+                TASK_GAME.id, "initech", {"external_task_id": f"{WORDS[i % 10]}.{i}"}
+            )
+            task.status = rng.choice(["open", "done", "Open", "blocked"])
+            task.created_at = EPOCH + timedelta(seconds=rng.randrange(20))  # ties
+            task.updated_at = task.created_at + timedelta(microseconds=rng.randrange(2))
+            uow.game_tasks.add(task)
         uow.commit()
-    with database.engine.begin() as conn:
-        conn.execute(text("ANALYZE games"))  # the planner sees 1,000 rows, not an empty table
+    with database.engine.begin() as conn:  # the planner sees the rows, not an empty table
+        conn.execute(text("ANALYZE games"))
+        conn.execute(text("ANALYZE game_tasks"))
     return database
 
 
-def reference(db: Database, sort: str | None, where: str) -> list[str]:
+def reference(db: Database, sort: str | None, where: str, table: str = "games") -> list[str]:
     """The ids in the order the database gives for the equivalent ORDER BY."""
     keys = [
         (k.split(":")[0], k.split(":")[1].lower()) for k in (sort or "created_at:desc").split(",")
@@ -97,20 +124,42 @@ def reference(db: Database, sort: str | None, where: str) -> list[str]:
         if field in NULLABLE:
             nulls = " NULLS FIRST" if direction == "asc" else " NULLS LAST"
         order.append(f"{field} {direction.upper()}{nulls}")
-    query = f"SELECT id FROM games WHERE {where} ORDER BY {', '.join(order)}"
+    query = f"SELECT id FROM {table} WHERE {where} ORDER BY {', '.join(order)}"
     with db.engine.connect() as conn:
         return [row.id for row in conn.execute(text(query))]
 
 
-def page(db: Database, actor: Actor, cmd: dict[str, Any]) -> dict[str, Any]:
+def inside_largest_tie(db: Database, sort: str, where: str, table: str = "games") -> int:
+    """A depth whose position lies in the middle of the largest group of rows that tie on the
+    sort's first field: where a page that scans from the group's start would show it."""
+    field = sort.split(":")[0]
+    ids = reference(db, sort, where, table)
+    with db.engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT id, {field} AS v FROM {table} WHERE {where}"))
+        value = {r.id: r.v for r in rows}
+    best_start, best_len, start = 0, 1, 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or value[ids[i]] != value[ids[start]]:
+            if i - start > best_len:
+                best_start, best_len = start, i - start
+            start = i
+    return max(PAGE, best_start + best_len // 2)
+
+
+Lister = Callable[..., dict[str, Any]]
+
+
+def page(db: Database, actor: Actor, cmd: dict[str, Any], lister: Lister = list_games) -> Any:
     with db.unit_of_work() as uow:
-        return list_games(uow, actor, cmd)
+        return lister(uow, actor, cmd)
 
 
-def walk(db: Database, actor: Actor, query: dict[str, Any]) -> tuple[list[str], int]:
+def walk(
+    db: Database, actor: Actor, query: dict[str, Any], lister: Lister = list_games
+) -> tuple[list[str], int]:
     """Walk to the end, then back to the start; return the ids in order and the page count."""
     forward: list[list[str]] = []
-    result = page(db, actor, {**query, "limit": PAGE})
+    result = page(db, actor, {**query, "limit": PAGE}, lister)
     assert result["pagination"]["has_prev"] is False and result["pagination"]["prev_cursor"] is None
     while True:
         items = [g["id"] for g in result["items"]]
@@ -120,16 +169,14 @@ def walk(db: Database, actor: Actor, query: dict[str, Any]) -> tuple[list[str], 
             assert result["pagination"]["next_cursor"] is None
             break
         assert len(items) == PAGE
-        result = page(
-            db, actor, {**query, "limit": PAGE, "cursor": result["pagination"]["next_cursor"]}
-        )
+        cursor = result["pagination"]["next_cursor"]
+        result = page(db, actor, {**query, "limit": PAGE, "cursor": cursor}, lister)
         assert result["pagination"]["has_prev"] is True
 
     backward: list[list[str]] = [forward[-1]]
     while result["pagination"]["has_prev"]:
-        result = page(
-            db, actor, {**query, "limit": PAGE, "cursor": result["pagination"]["prev_cursor"]}
-        )
+        cursor = result["pagination"]["prev_cursor"]
+        result = page(db, actor, {**query, "limit": PAGE, "cursor": cursor}, lister)
         assert result["pagination"]["has_next"] is True
         backward.insert(0, [g["id"] for g in result["items"]])
     assert result["pagination"]["prev_cursor"] is None
@@ -159,7 +206,7 @@ def test_live_games_only_and_every_account(filled: Database) -> None:
     assert len(walked) == 900
     assert walked == reference(filled, sort, "account_id = 'acme' AND deleted_at IS NULL")
     walked, pages = walk(filled, ADMIN, {"sort": sort, "include_deleted": True})
-    assert len(walked) == N + 50 and pages == (N + 50 + PAGE - 1) // PAGE
+    assert len(walked) == N + 51 and pages == (N + 51 + PAGE - 1) // PAGE  # + the task game
     assert walked == reference(filled, sort, "1 = 1")
 
 
@@ -190,33 +237,55 @@ def test_a_page_past_rows_deleted_since_is_empty_with_a_way_back(filled: Databas
     assert len(last_page["items"]) == 1 and last_page["pagination"]["has_next"] is False
 
 
-def explain_pages(db: Database, sort: str) -> list[str]:
-    """The plans of the first page, a page past a position and a page back from it."""
+def explain_pages(
+    db: Database, actor: Actor, query: dict[str, Any], depth: int, lister: Lister = list_games
+) -> list[str]:
+    """EXPLAIN ANALYZE of the first page, a page ``depth`` rows in, and the page back from it."""
     statements: list[tuple[str, Any]] = []
 
     def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT GAMES.ID"):
+        if " LIMIT " in statement.upper():  # the page's query, not a lookup or the params
             statements.append((statement, params))
 
     plans = []
     event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        first = page(db, ACME, {"sort": sort})["pagination"]
-        deep = page(db, ACME, {"sort": sort, "cursor": first["next_cursor"]})["pagination"]
-        page(db, ACME, {"sort": sort, "cursor": deep["prev_cursor"]})
+        first = page(db, actor, {**query, "limit": PAGE}, lister)
+        skip = page(db, actor, {**query, "limit": depth}, lister)["pagination"]
+        deep = page(db, actor, {**query, "cursor": skip["next_cursor"]}, lister)["pagination"]
+        page(db, actor, {**query, "cursor": deep["prev_cursor"]}, lister)
     finally:
         event.remove(db.engine, "before_cursor_execute", capture)
+    assert first["items"]
     with db.engine.connect() as conn:
         # Ask whether an index gives the order, not what the planner prefers for 1,000 rows.
         conn.exec_driver_sql("SET enable_seqscan = off")
         conn.exec_driver_sql("SET enable_bitmapscan = off")
-        conn.exec_driver_sql("SET enable_sort = off")  # a full sort only if nothing else can
-        for statement, params in statements:
-            rows = conn.exec_driver_sql("EXPLAIN " + statement, params)
+        for statement, params in statements[:1] + statements[2:]:
+            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF) " + statement, params)
             plans.append("\n".join(r[0] for r in rows))
         conn.rollback()
     assert len(plans) == 3
     return plans
+
+
+SCAN = re.compile(r"(Index Scan|Index Only Scan|Seq Scan|Bitmap Heap Scan).*rows=(\d+) loops=(\d+)")
+
+
+def rows_read(plan: str) -> int:
+    """The rows every scan of the plan read: those it returned and those it filtered out."""
+    returned = sum(int(m[1]) * int(m[2]) for m in SCAN.findall(plan))
+    removed = sum(int(n) for n in re.findall(r"Rows Removed by Filter: (\d+)", plan))
+    return returned + removed
+
+
+def check_plan(plan: str) -> None:
+    """The page reads indexes from its position: a few pages' worth of rows (a page per branch
+    when directions are mixed, and their lookups), never the rows before the position in a tie
+    group (the middle of a 500-row group here) or the account (1,000 rows). Its cost does not
+    grow with its depth."""
+    assert "Index" in plan and "Seq Scan" not in plan, plan
+    assert rows_read(plan) <= 200, plan
 
 
 @pytest.mark.postgres
@@ -229,16 +298,31 @@ def explain_pages(db: Database, sort: str) -> list[str]:
     ],
 )
 def test_every_single_field_sort_reads_an_index_in_order(filled: Database, sort: str) -> None:
-    """A page reads an index in the sort's order: never a sort of the account's games.
+    """Every sort's pages read an index from the position, at any depth.
 
-    Where the tie-breaker's direction differs from the index's, PostgreSQL reads the index
-    and sorts each group of equal values (Incremental Sort): fine for name, slug and the
-    timestamps, whose groups are one row; platform and external_game_id have indexes of
-    their own for both directions, since their groups are large.
+    The id tie-breaker is ascending, so a descending sort mixes directions: its page is a
+    merge of one index range per key (persistence/keyset.py). Where an index's tie order is
+    the other way, PostgreSQL sorts each group of equal values (Incremental Sort): one-row
+    groups for name, slug and the timestamps; platform and external_game_id, whose groups are
+    large, have an index for each direction.
     """
-    for plan in explain_pages(filled, sort):
-        nodes = [line.strip().removeprefix("->").strip() for line in plan.splitlines()]
-        assert any(n.startswith("Index Scan") for n in nodes), plan
-        assert not any(n.startswith("Sort  (") for n in nodes), plan
-        if sort.split(":")[0] in NULLABLE | {"id"}:
-            assert not any(n.startswith("Incremental Sort") for n in nodes), plan
+    depth = inside_largest_tie(filled, sort, "account_id = 'acme'")
+    query = {"sort": sort, "include_deleted": True}
+    for plan in explain_pages(filled, ACME, query, depth=depth):
+        check_plan(plan)
+
+
+@pytest.mark.parametrize("sort", TASK_SORTS)
+def test_game_tasks_walk_forward_and_back_in_database_order(filled: Database, sort: str) -> None:
+    walked, pages = walk(filled, ADMIN, {"game_id": TASK_GAME.id, "sort": sort}, list_tasks)
+    assert pages == TASKS // PAGE
+    assert walked == reference(filled, sort, f"game_id = '{TASK_GAME.id}'", "game_tasks")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sort", [s for s in TASK_SORTS if "," not in s])
+def test_every_game_task_sort_reads_an_index_in_order(filled: Database, sort: str) -> None:
+    query = {"game_id": TASK_GAME.id, "sort": sort}
+    depth = inside_largest_tie(filled, sort, f"game_id = '{TASK_GAME.id}'", "game_tasks")
+    for plan in explain_pages(filled, ADMIN, query, depth=depth, lister=list_tasks):
+        check_plan(plan)
