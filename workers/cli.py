@@ -39,12 +39,22 @@ SUBCOMMANDS = (
 )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gameworker")
+    except PackageNotFoundError:  # a bare checkout, not installed
+        return "unknown"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="gameworker",
         description="Run, migrate and talk to gameworker. Settings come from GAMEWORKER_* "
         "variables; with none set, everything runs embedded under ./var.",
     )
+    p.add_argument("--version", action="version", version=f"gameworker {_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in SUBCOMMANDS:
         module.register(sub)
