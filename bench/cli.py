@@ -46,6 +46,25 @@ def run(args: argparse.Namespace) -> int:
         "concurrency": args.concurrency,
         "settings": {k: v for k, v in vars(args).items() if k not in ("out",)},
     }
+    try:
+        scenarios(args, only, servers, figures)
+    finally:  # what was measured is written even when a scenario fails
+        rows = report.verdicts(figures)
+        figures["verdicts"] = rows
+        print()
+        print(report.table(rows))
+        data, png = report.write(figures, args.out, stamp)
+        print(
+            f"\nfigures: {data}"
+            + (f"\nchart:   {png}" if png else "\nchart:   (pip install -e '.[bench]' for the PNG)")
+        )
+    return 0
+
+
+def scenarios(
+    args: argparse.Namespace, only: set[str], servers: Servers, figures: dict[str, Any]
+) -> None:
+    """Run the chosen scenarios in order, adding each one's figures as it ends."""
     with Stack(servers, args.concurrency) as stack:
         figures["broker"] = stack.broker_name
         if only & {"throughput", "latency", "memory"}:
@@ -78,16 +97,6 @@ def run(args: argparse.Namespace) -> int:
     if "rollback" in only:
         say("rollback: the strategies bench (bench/rollback.py)")
         figures["rollback"] = rollback(args)
-    rows = report.verdicts(figures)
-    figures["verdicts"] = rows
-    print()
-    print(report.table(rows))
-    data, png = report.write(figures, args.out, stamp)
-    print(
-        f"\nfigures: {data}"
-        + (f"\nchart:   {png}" if png else "\nchart:   (pip install -e '.[bench]' for the PNG)")
-    )
-    return 0
 
 
 ROW = re.compile(r"^\s*([\d,]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")

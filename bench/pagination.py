@@ -52,8 +52,13 @@ SELECT 'gam_' || lpad(to_hex(i), 26, '0'), %(account)s,
         ELSE (ARRAY['pc', 'ps5', 'xbox', 'switch', 'mobile'])[1 + i %% 5] END,
     NULL, '["bench"]'::jsonb, NULL, NULL, true, NULL, 'default', 'bench', 'bench',
     timestamptz '2024-01-01' + i * interval '1 second',
-    timestamptz '2024-06-01' + ((i * 7919) %% %(n)s) * interval '1 second', NULL
+    timestamptz '2024-06-01' + ((i::bigint * 7919) %% %(n)s) * interval '1 second', NULL
 FROM generate_series(1, %(n)s) AS i
+"""
+STANDALONE_INDEXES = """
+SELECT i.indexname, i.indexdef FROM pg_indexes i
+WHERE i.tablename = 'games' AND i.schemaname = current_schema()
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
 """
 SEED_PARAMS = """
 INSERT INTO game_params (game_id, key, value)
@@ -66,8 +71,16 @@ def seed(url: str, n: int) -> float:
     """Fill the account with ``n`` games (every tenth with two params): seconds taken."""
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
+        # Building an index once over a full table is several times faster than growing it
+        # row by row: set the plain indexes aside (their exact definitions kept), then rebuild.
+        indexes = conn.execute(STANDALONE_INDEXES).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
         conn.execute(SEED, {"account": ACCOUNT, "n": n})
         conn.execute(SEED_PARAMS, {"n": n})
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        for _, definition in indexes:
+            conn.execute(definition)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE games")

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from domain.events import Event
 from domain.paging import CursorCodec
-from persistence.idempotency import ProcessedCommands
+from persistence.idempotency import AlreadyProcessed, ProcessedCommands
 from persistence.outbox import Outbox
 from persistence.repositories.game_tasks import SqlGameTaskRepository
 from persistence.repositories.games import SqlGameRepository
@@ -108,9 +108,21 @@ class SqlUnitOfWork:
         The record goes first: a concurrent delivery of the same key waits on it and then fails
         with AlreadyProcessed, before either takes the outbox's commit-order lock.
         """
-        if record is not None:
-            self.processed.remember(record.scope, record.key, record.task, record.result)
-        self.outbox.add(self._events, self.causation.correlation_id, self.causation.causation_id)
+        cause = self.causation
+        if record is not None and self.conn.dialect.name == "postgresql":
+            # One round trip writes the record and the outbox rows (persistence/outbox.py).
+            row: dict[str, Any] = {
+                "scope": record.scope,
+                "key": record.key,
+                "task": record.task,
+                "result": record.result,
+            }
+            if not self.outbox.add(self._events, cause.correlation_id, cause.causation_id, row):
+                raise AlreadyProcessed(record.key)
+        else:
+            if record is not None:
+                self.processed.remember(record.scope, record.key, record.task, record.result)
+            self.outbox.add(self._events, cause.correlation_id, cause.causation_id)
         self._tx.commit()
         self._done = True
         self._events.clear()

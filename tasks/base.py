@@ -3,9 +3,10 @@
 Every command walks the same path:
 
 1. the envelope (``actor``, ``data``, ``idempotency_key``) and the data are validated;
-2. a unit of work opens and looks the idempotency key up: a hit answers the stored result;
-3. the domain service runs; its change, the idempotency record and the outbox rows commit
-   in one transaction;
+2. a unit of work opens and the domain service runs; its change, the idempotency record and
+   the outbox rows commit in one transaction;
+3. a key that was recorded before (a redelivery, a resend) is found when its record is
+   written: the run is rolled back and the first result is answered;
 4. a domain error rolls the change back and is answered (and, for a command that would change
    something, recorded with a ``command.rejected`` event) in a fresh transaction;
 5. a transient fault is retried with backoff; anything else fails the task and is
@@ -193,9 +194,10 @@ class CommandTask(Task):  # type: ignore[misc]
                 except DomainError as error:
                     return failed(error)
         with self._uow(ident) as uow:
-            stored = uow.processed.find(ident.scope, ident.key)
-            if stored is not None:
-                return self._replay(stored)
+            # No lookup first: the record written at commit decides. A key seen before (a
+            # redelivery, a resend) finds its record there, rolls this run back and answers
+            # the first result, so the common case saves a round trip. The rejection path
+            # below looks the key up before it records anything.
             try:
                 result = ok(type(self).service(uow, actor, data))
             except DomainError as error:
@@ -204,7 +206,7 @@ class CommandTask(Task):  # type: ignore[misc]
             try:
                 uow.commit(CommandRecord(ident.scope, ident.key, self.name, result))
             except AlreadyProcessed:
-                pass  # another delivery of this command committed first: answer its result
+                pass  # this key committed before (or concurrently): answer its first result
             else:
                 self.runtime.after_commit()
                 return result

@@ -66,6 +66,7 @@ def relay_pending(
     """One relay pass: ``{published, remaining}`` (+ ``busy`` or ``error`` when it stopped)."""
     published = 0
     summary: dict[str, Any] = {}
+    more = False
     for _ in range(max_batches):
         sent, more, stopped = _batch(db, publisher, batch_size)
         published += sent
@@ -74,7 +75,10 @@ def relay_pending(
             break
         if not more:
             break
-    summary = {"published": published, "remaining": pending_count(db), **summary}
+    # A pass that emptied the outbox says so without counting (a commit since has kicked a
+    # relay of its own); one that stopped early counts what it left.
+    remaining = pending_count(db) if more or summary else 0
+    summary = {"published": published, "remaining": remaining, **summary}
     if published or summary.get("error"):
         log.info("relay: %s", summary)
     return summary
@@ -92,9 +96,14 @@ def _batch(
     """Publish one batch: (rows published, whether more may wait, why the pass stopped)."""
     with db.engine.connect() as conn, conn.begin():
         if conn.dialect.name == "postgresql":
-            conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
-            try:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": RELAY_LOCK})
+            try:  # one round trip: the wait limit (this transaction's), then the lock
+                conn.execute(
+                    text(
+                        "SELECT pg_advisory_xact_lock(:k) "
+                        "FROM (SELECT set_config('lock_timeout', :wait, true)) AS limited"
+                    ),
+                    {"k": RELAY_LOCK, "wait": LOCK_WAIT},
+                )
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) == "55P03":
                     return 0, False, {"busy": True}  # another relay is at work: it goes on

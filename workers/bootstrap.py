@@ -67,7 +67,7 @@ def relay_parts(settings: Settings, app: Any) -> dict[str, Any]:
 
     return {
         "publisher": publisher,
-        "after_commit": RelayKicker(send),
+        "after_commit": RelayKicker(send, interval=settings.relay_kick_interval),
         "relay_batch_size": settings.relay_batch_size,
     }
 

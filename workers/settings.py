@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Events and dead letters (docs/events.md): outbox rows per relay batch, and the largest
     # message body a worker accepts (a bigger one is dead-lettered unread).
     relay_batch_size: int = Field(500, ge=1, le=10_000)
+    # After a commit the relay is kicked at once, then at most once per this many seconds per
+    # process: a burst of commands shares relay passes (docs/benchmarks.md).
+    relay_kick_interval: float = Field(0.2, gt=0, le=10)
     max_message_bytes: int = Field(1_000_000, ge=65_536)
 
     # Maintenance (docs/maintenance.md): how often beat sends each task (seconds) and how long

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
+    column,
     delete,
     exists,
     func,
@@ -18,8 +20,10 @@ from sqlalchemy import (
     text,
     true,
     update,
+    values,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from domain.clock import utcnow
 from domain.games import Game
@@ -41,6 +45,18 @@ SORT_COLUMNS: Mapping[str, ColumnElement[Any]] = {
     "updated_at": games.c.updated_at,
 }
 _FIELDS = [c.name for c in games.columns]
+PARAMS_LABEL = "params_of_game"
+# A game's params as one JSON object, read with the game (PostgreSQL).
+PARAMS_OF_GAME = (
+    select(
+        func.coalesce(
+            func.jsonb_object_agg(game_params.c.key, game_params.c.value), literal({}, JSONB)
+        )
+    )
+    .where(game_params.c.game_id == games.c.id)
+    .scalar_subquery()
+    .label(PARAMS_LABEL)
+)
 
 
 def _row(game: Game) -> dict[str, Any]:
@@ -49,9 +65,30 @@ def _row(game: Game) -> dict[str, Any]:
 
 class SqlGameRepository(Repository):
     def add(self, game: Game) -> None:
+        if self.dialect == "postgresql" and self._insert_new(game):
+            return
+        # A unique constraint holds (or SQLite): insert again where a savepoint keeps the
+        # transaction usable, so the violation names its constraint (the Conflict's field).
         with self.conflicts(savepoint=True):
             self.conn.execute(insert(games).values(**_row(game)))
             self.replace_params(game_params, "game_id", game.id, game.params, fresh=True)
+
+    def _insert_new(self, game: Game) -> bool:
+        """The game and its params in one statement, or nothing if a unique value is taken."""
+        row = pg_insert(games).values(**_row(game)).on_conflict_do_nothing()
+        if not game.params:
+            return self._inserted(row)
+        made = row.returning(games.c.id).cte("made")
+        pairs = values(column("key", String), column("value", JSONB), name="pairs").data(
+            list(game.params.items())
+        )
+        rows = select(made.c.id, pairs.c.key, pairs.c.value).select_from(made).join(pairs, true())
+        both = insert(game_params).from_select(["game_id", "key", "value"], rows).add_cte(made)
+        return self._inserted(both)
+
+    def _inserted(self, statement: Any) -> bool:
+        done = self.conn.execute(statement.execution_options(preserve_rowcount=True))
+        return bool(done.rowcount > 0)
 
     def get(self, game_id: str, lock: Lock = "none") -> Game | None:
         found = self._load(self.locked(select(games).where(games.c.id == game_id), lock))
@@ -170,6 +207,13 @@ class SqlGameRepository(Repository):
         return exists(select(1).select_from(each).where(each.c.value == tag))
 
     def _load(self, query: Select[Any]) -> list[Game]:
+        if self.dialect == "postgresql":  # the params in the same round trip
+            loaded = []
+            for r in self.conn.execute(query.add_columns(PARAMS_OF_GAME)):
+                row = dict(r._mapping)
+                params = row.pop(PARAMS_LABEL)
+                loaded.append(Game(**row, params=dict(sorted(params.items()))))
+            return loaded
         rows = [dict(r._mapping) for r in self.conn.execute(query)]
         params = self.params_of(game_params, "game_id", [r["id"] for r in rows])
         return [Game(**row, params=params[row["id"]]) for row in rows]
