@@ -148,3 +148,18 @@ def test_the_real_entry_point_prints_no_traceback(tmp_path: Path, closed_port: i
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"redis://127.0.0.1:{closed_port}/0" in done.stderr
+
+
+def test_a_subcommand_that_cannot_import_is_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The image carries no benchmarks: `gameworker` must still work without `bench/`."""
+    import workers.cli as cli
+
+    def broken(_sub: object) -> None:
+        raise ImportError("No module named 'bench'")
+
+    class Missing:
+        register = staticmethod(broken)
+
+    monkeypatch.setattr(cli, "SUBCOMMANDS", (*cli.SUBCOMMANDS, Missing))
+    names = cli.parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"send", "worker", "demo"} <= set(names)
