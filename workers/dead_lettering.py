@@ -40,6 +40,7 @@ from vine import promise  # type: ignore[import-untyped]
 
 from tasks.base import Ident
 from tasks.dead_letters import ARGUMENTS_LIMIT, DeadLetter, jsonable_kwargs, record_dead_letter
+from workers.task_headers import count, header_problem
 
 log = logging.getLogger("gameworker.dead_letters")
 
@@ -81,6 +82,9 @@ def _shape_problem(message: Any) -> str | None:
     headers = message.headers if isinstance(message.headers, dict) else {}
     if "task" not in headers:
         return None  # protocol 1, or no task message at all: Celery's handlers decide
+    wrong_header = header_problem(headers)  # checked before Celery trusts them
+    if wrong_header:
+        return wrong_header
     try:
         payload = message.payload  # decoded once; Celery reuses it
     except Exception:
@@ -186,7 +190,7 @@ class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
             queue=queue,
             arguments=arguments,
             error=error,
-            attempts=(retries if isinstance(retries, int) else 0) + 1,
+            attempts=(retries if count(retries) else 0) + 1,  # a header may be garbage
             idempotency_key=ident.key,
             subject=ident.subject,
             account_id=ident.account_id,
