@@ -16,6 +16,13 @@ from workers.settings import Settings
 from workers.signing import signing_conf
 
 QUEUES = ("games", "strategies", "maintenance")
+CASCADES = (
+    "strategies.publish",
+    "strategies.archive",
+    "strategies.rollback",
+    "maintenance.run_due_operations",
+    "maintenance.reconcile_strategy_refs",
+)
 
 
 def build(settings: Settings) -> dict[str, Any]:
@@ -69,6 +76,14 @@ def build(settings: Settings) -> dict[str, Any]:
         # Both limits below the broker's visibility timeout (checked in Settings.check).
         "task_soft_time_limit": settings.task_soft_time_limit,
         "task_time_limit": settings.task_time_limit,
+        # Cascades get longer limits of their own, still below the visibility timeout.
+        "task_annotations": {
+            name: {
+                "soft_time_limit": settings.cascade_soft_time_limit,
+                "time_limit": settings.cascade_time_limit,
+            }
+            for name in CASCADES
+        },
         # STARTED lets a client tell a queued command from a running one.
         "task_track_started": True,
         # Results are kept a day: enough for any caller to collect them.

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     visibility_timeout: int = Field(3600, ge=60)
     task_soft_time_limit: int = Field(240, ge=1)
     task_time_limit: int = Field(300, ge=1)
+    # Strategy cascades (publish, archive, rollback, due operations) move every game and task in
+    # one transaction: a million of each took ~170 s here, so they get limits of their own.
+    cascade_soft_time_limit: int = Field(1500, ge=1)
+    cascade_time_limit: int = Field(1800, ge=1)
     max_retries: int = Field(5, ge=0)
     retry_backoff_base: float = Field(0.5, gt=0)
     retry_backoff_cap: float = Field(30.0, gt=0)
@@ -104,6 +108,12 @@ class Settings(BaseSettings):
         return self.home_dir / "broker"
 
     def check(self) -> None:
+        if not self.cascade_soft_time_limit < self.cascade_time_limit < self.visibility_timeout:
+            raise ValueError(
+                "need cascade_soft_time_limit < cascade_time_limit < visibility_timeout "
+                f"(got {self.cascade_soft_time_limit}, {self.cascade_time_limit}, "
+                f"{self.visibility_timeout})"
+            )
         if not self.task_soft_time_limit < self.task_time_limit < self.visibility_timeout:
             raise ValueError(
                 "need task_soft_time_limit < task_time_limit < visibility_timeout "

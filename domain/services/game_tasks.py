@@ -66,10 +66,12 @@ def list_tasks(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
 
 
 def patch_task(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
-    task = load_task(uow, actor, cmd["task_id"], lock="update")
     changes = {k: v for k, v in cmd.items() if k != "task_id"}
     if changes.get("strategy_id") is not None:
-        check_strategy_ref(uow, task.account_id, changes["strategy_id"])
+        # Strategy first, task second: the lock order of a rollback (see patch_game).
+        account_id = load_task(uow, actor, cmd["task_id"]).account_id
+        check_strategy_ref(uow, account_id, changes["strategy_id"])
+    task = load_task(uow, actor, cmd["task_id"], lock="update")
     changed = task.patch(changes)
     if changed:
         uow.game_tasks.update(task, params_changed="params" in changed)

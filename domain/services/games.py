@@ -97,10 +97,13 @@ def list_games(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
 
 
 def patch_game(uow: UnitOfWork, actor: Actor, cmd: Command) -> dict[str, Any]:
-    game = load_game(uow, actor, cmd["game_id"], lock="update")
     changes = {k: v for k, v in cmd.items() if k not in ("game_id", "deleted")}
     if changes.get("strategy_id") is not None:
-        check_strategy_ref(uow, game.account_id, changes["strategy_id"])
+        # Strategy first, game second: the order a rollback takes its locks in, so a patch
+        # racing a rollback waits for it instead of deadlocking with it.
+        account_id = load_game(uow, actor, cmd["game_id"]).account_id
+        check_strategy_ref(uow, account_id, changes["strategy_id"])
+    game = load_game(uow, actor, cmd["game_id"], lock="update")
     changed = game.patch(changes, actor.subject)
     if cmd.get("deleted") is True:
         changed.add("deleted_at") if game.soft_delete(actor.subject) else None
