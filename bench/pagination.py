@@ -109,8 +109,15 @@ def hand_written(
             where += f" AND (g.{expr}, g.id) > (%s, %s)"
             args += list(after)
         elif after is not None:
-            where += f" AND g.{expr} <= %s AND (g.{expr} < %s OR (g.{expr} = %s AND g.id > %s))"
-            args += [after[0], after[0], after[0], after[1]]
+            # Mixed directions (the id tie-breaker is ascending): one index range per key, the
+            # rest of the position's tie group and the groups past it, each ordered and limited.
+            base = "h.account_id = %s AND h.deleted_at IS NULL"
+            hx = f"h.{expr}".replace("h.coalesce(", "coalesce(h.")
+            ties = f"SELECT h.id FROM games h WHERE {base} AND {hx} = %s AND h.id > %s"
+            past = f"SELECT h.id FROM games h WHERE {base} AND {hx} < %s"
+            tail = f" ORDER BY {hx} DESC, h.id ASC LIMIT {PAGE + 1}"
+            where += f" AND g.id IN (({ties}{tail}) UNION ALL ({past}{tail}))"
+            args += [ACCOUNT, after[0], after[1], ACCOUNT, after[0]]
     params = (
         "(SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}') FROM game_params p "
         "WHERE p.game_id = g.id)"
@@ -136,7 +143,7 @@ def position_at(
 
 def binding_of(db: Database, actor: Actor, sort: str) -> str:
     """The query fingerprint the service binds this sort's cursors to (read off a cursor)."""
-    with db.unit_of_work() as uow:
+    with db.unit_of_work(read_only=True) as uow:
         page = list_games(uow, actor, {"sort": sort, "limit": PAGE})
     token = page["pagination"]["next_cursor"]
     body = token.partition(".")[0]
@@ -213,7 +220,7 @@ def pagination(
                     sql, args = hand_written(field, descending, after)
 
                     def product(cmd: dict[str, Any] = cmd) -> None:
-                        with db.unit_of_work() as uow:
+                        with db.unit_of_work(read_only=True) as uow:
                             page = list_games(uow, actor, cmd)
                         assert page["pagination"]["count"] == PAGE, page["pagination"]
 

@@ -25,8 +25,9 @@ class Database:
         self,
         causation: Causation = NO_CAUSE,
         on_progress: Callable[[int, int], None] | None = None,
+        read_only: bool = False,
     ) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.cursors, causation, on_progress)
+        return SqlUnitOfWork(self.engine, self.cursors, causation, on_progress, read_only)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -53,8 +53,10 @@ class SqlUnitOfWork:
         cursors: CursorCodec,
         causation: Causation = NO_CAUSE,
         on_progress: Callable[[int, int], None] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.engine = engine
+        self.read_only = read_only
         self.cursors = cursors
         self.causation = causation
         self._on_progress = on_progress
@@ -63,6 +65,10 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self.conn = self.engine.connect()
+        if self.read_only and self.conn.dialect.name == "postgresql":
+            # A read needs no BEGIN and ROLLBACK around it: each statement sees committed
+            # rows (a list and its total may see two moments); the pool resets the mode.
+            self.conn.execution_options(isolation_level="AUTOCOMMIT")
         self._tx = self.conn.begin()
         self.games = SqlGameRepository(self.conn)
         self.game_tasks = SqlGameTaskRepository(self.conn)
@@ -108,6 +114,8 @@ class SqlUnitOfWork:
         The record goes first: a concurrent delivery of the same key waits on it and then fails
         with AlreadyProcessed, before either takes the outbox's commit-order lock.
         """
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work does not commit")
         cause = self.causation
         if record is not None and self.conn.dialect.name == "postgresql":
             # One round trip writes the record and the outbox rows (persistence/outbox.py).

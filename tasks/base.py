@@ -171,9 +171,9 @@ class CommandTask(Task):  # type: ignore[misc]
                 )
             )
 
-    def _uow(self, ident: Ident) -> SqlUnitOfWork:
+    def _uow(self, ident: Ident, read_only: bool = False) -> SqlUnitOfWork:
         return self.runtime.db.unit_of_work(
-            Causation(ident.key, self.request.id), on_progress=self._progress
+            Causation(ident.key, self.request.id), on_progress=self._progress, read_only=read_only
         )
 
     def _progress(self, done: int, total: int) -> None:
@@ -188,7 +188,7 @@ class CommandTask(Task):  # type: ignore[misc]
 
     def _run(self, actor: Actor, data: dict[str, Any], ident: Ident) -> Result:
         if not self.writes:
-            with self._uow(ident) as uow:
+            with self._uow(ident, read_only=True) as uow:
                 try:
                     return ok(type(self).service(uow, actor, data))
                 except DomainError as error:

@@ -205,3 +205,20 @@ def test_a_game_is_read_with_its_params_in_one_statement(
     with db.unit_of_work() as uow:
         page = svc.list_games(uow, ACME, {"sort": "name:desc", "limit": 1})
     assert len(statements) == 1 and page["items"][0]["params"] == {}
+
+
+def test_a_read_runs_without_a_transaction_and_leaves_none_behind(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        made = svc.create_game(uow, ACME, {"name": "Chess"})
+        uow.commit()
+    with db.unit_of_work(read_only=True) as uow:
+        raw = uow.conn.connection.dbapi_connection
+        assert raw is not None and raw.autocommit  # no BEGIN, no ROLLBACK: one round trip
+        assert svc.get_game(uow, ACME, {"game_id": made["id"]}) == made
+        with pytest.raises(RuntimeError):
+            uow.commit()
+    with db.unit_of_work() as uow:  # the pool gave the connection back in its normal mode
+        raw = uow.conn.connection.dbapi_connection
+        assert raw is not None and not raw.autocommit
+        svc.create_game(uow, ACME, {"name": "Go"})  # left without commit: rolled back
+    assert count(db, games) == 1
