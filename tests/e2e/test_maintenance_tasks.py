@@ -7,6 +7,7 @@ task at once (the first held inside its work), on both stores.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -142,7 +143,12 @@ def test_a_lock_left_by_a_dead_run_frees_itself_after_its_lease(
     db: Database, run_task: Any
 ) -> None:
     deleted_game(db, "Old", days_ago=45)
-    RunLocks(db.engine).acquire("maintenance.purge_deleted_games", "killed-run", lease=0.01)
+    locks = RunLocks(db.engine)
+    assert locks.acquire("maintenance.purge_deleted_games", "killed-run", lease=0.01)
+    held = locks.holder("maintenance.purge_deleted_games")
+    assert held is not None
+    while utcnow() <= held[1]:  # let the dead run's lease run out, however fast we got here
+        time.sleep(0.01)
     summary = run_task("maintenance.purge_deleted_games")
     assert summary["skipped"] is False and summary["games"] == 1
 
