@@ -32,7 +32,7 @@ from domain.ports import UnitOfWork
 from persistence.idempotency import AlreadyProcessed, Processed
 from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
 from tasks.dead_letters import DeadLetter, record_dead_letter
-from tasks.faults import backoff, is_transient
+from tasks.faults import retry_countdown
 from tasks.messages import ActorModel, Envelope, Message
 from tasks.results import Result, failed, from_pydantic, ok
 from tasks.runtime import Runtime
@@ -143,17 +143,18 @@ class CommandTask(Task):  # type: ignore[misc]
             outcome = "ok" if result["ok"] else result["error"]["code"]
             return result
         except Exception as exc:
-            if is_transient(exc) and self.request.retries < self.runtime.max_retries:
-                outcome = "retry"
-                countdown = backoff(
-                    self.request.retries,
-                    self.runtime.retry_backoff_base,
-                    self.runtime.retry_backoff_cap,
-                )
-                raise self.retry(
-                    exc=exc, countdown=countdown, max_retries=self.runtime.max_retries
-                ) from exc
-            raise
+            rt = self.runtime
+            countdown = retry_countdown(
+                exc,
+                self.request.retries,
+                rt.max_retries,
+                rt.retry_backoff_base,
+                rt.retry_backoff_cap,
+            )
+            if countdown is None:
+                raise
+            outcome = "retry"
+            raise self.retry(exc=exc, countdown=countdown, max_retries=rt.max_retries) from exc
         finally:
             log.info(
                 json.dumps(

@@ -46,3 +46,13 @@ def is_transient(exc: BaseException) -> bool:
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     """Exponential backoff with full jitter: a random wait up to base * 2**attempt, capped."""
     return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def retry_countdown(
+    exc: BaseException, attempts_so_far: int, max_retries: int, base: float, cap: float
+) -> float | None:
+    """How long to wait before retrying ``exc``; None when it is not retried (not transient,
+    or the retries are spent)."""
+    if not is_transient(exc) or attempts_so_far >= max_retries:
+        return None
+    return backoff(attempts_so_far, base, cap)

@@ -25,7 +25,7 @@ from domain.errors import ValidationError
 from domain.services.maintenance import MaintenancePolicy
 from persistence.run_locks import RunLocks
 from persistence.unit_of_work import Causation, CommandRecord, SqlUnitOfWork
-from tasks.faults import backoff, is_transient
+from tasks.faults import retry_countdown
 from tasks.messages import Message, SystemEnvelope
 from tasks.results import failed, from_pydantic
 from tasks.runtime import Runtime
@@ -105,17 +105,18 @@ class SystemTask(Task):  # type: ignore[misc]
             outcome = "skipped" if summary.get("skipped") else "ok"
             return summary
         except Exception as exc:
-            if is_transient(exc) and self.request.retries < self.runtime.max_retries:
-                outcome = "retry"
-                countdown = backoff(
-                    self.request.retries,
-                    self.runtime.retry_backoff_base,
-                    self.runtime.retry_backoff_cap,
-                )
-                raise self.retry(
-                    exc=exc, countdown=countdown, max_retries=self.runtime.max_retries
-                ) from exc
-            raise
+            rt = self.runtime
+            countdown = retry_countdown(
+                exc,
+                self.request.retries,
+                rt.max_retries,
+                rt.retry_backoff_base,
+                rt.retry_backoff_cap,
+            )
+            if countdown is None:
+                raise
+            outcome = "retry"
+            raise self.retry(exc=exc, countdown=countdown, max_retries=rt.max_retries) from exc
         finally:
             line: dict[str, Any] = {
                 "task": self.name,
