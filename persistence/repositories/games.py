@@ -91,7 +91,12 @@ class SqlGameRepository(Repository):
         return bool(done.rowcount > 0)
 
     def get(self, game_id: str, lock: Lock = "none") -> Game | None:
-        found = self._load(self.locked(select(games).where(games.c.id == game_id), lock))
+        query = self.locked(select(games).where(games.c.id == game_id), lock)
+        # A locking read takes the params in a statement of their own, after the lock: in READ
+        # COMMITTED a statement that waited for a row lock re-reads the row but evaluates its
+        # subqueries with the snapshot from before the wait, so params read alongside would
+        # miss the change of the lock's previous holder (a lost update: tests/faults).
+        found = self._load(query, params_alongside=lock == "none")
         return found[0] if found else None
 
     def get_by_slug(self, slug: str) -> Game | None:
@@ -206,8 +211,8 @@ class SqlGameRepository(Repository):
         each = func.json_each(games.c.tags).table_valued("value")
         return exists(select(1).select_from(each).where(each.c.value == tag))
 
-    def _load(self, query: Select[Any]) -> list[Game]:
-        if self.dialect == "postgresql":  # the params in the same round trip
+    def _load(self, query: Select[Any], params_alongside: bool = True) -> list[Game]:
+        if self.dialect == "postgresql" and params_alongside:  # the params in one round trip
             loaded = []
             for r in self.conn.execute(query.add_columns(PARAMS_OF_GAME)):
                 row = dict(r._mapping)
