@@ -52,6 +52,10 @@ def build(settings: Settings) -> dict[str, Any]:
         "result_backend": settings.results,
         "broker_transport_options": transport_options,
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},
+        # A result that cannot be stored while the backend restarts is retried (with backoff)
+        # rather than lost: the command committed, its sender must hear of it.
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 20,
         # JSON only: senders never import project code, and nothing is unpickled.
         "task_serializer": "json",
         "result_serializer": "json",

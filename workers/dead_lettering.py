@@ -40,6 +40,7 @@ from vine import promise  # type: ignore[import-untyped]
 
 from tasks.base import Ident
 from tasks.dead_letters import ARGUMENTS_LIMIT, DeadLetter, jsonable_kwargs, record_dead_letter
+from workers.broker_loss import SurvivesBrokerLoss
 from workers.task_headers import count, header_problem
 
 log = logging.getLogger("gameworker.dead_letters")
@@ -105,7 +106,7 @@ def _size(body: Any) -> int:
     return len(body) if body is not None else 0
 
 
-class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
+class DeadLetteringConsumer(SurvivesBrokerLoss, Consumer):  # type: ignore[misc]
     """Celery's consumer, recording every message it cannot run as a dead letter."""
 
     def create_task_handler(self, promise: Any = promise) -> Any:

@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -113,15 +114,16 @@ def _run_as_postgres() -> dict[str, object]:
 class OwnPostgres:
     """A PostgreSQL cluster of the test's own (trust auth, user ``postgres``)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         found = [d for d in PG_BIN_DIRS if (Path(d) / "pg_ctl").exists()]
         if not found:
             missing("postgres", "pg_ctl")
         self.bin = Path(found[0])
+        # a folder of its own under /tmp: pytest's are private to root, out of postgres' reach
+        folder = Path(tempfile.mkdtemp(prefix="gameworker-faults-pg-"))
         self.folder = folder
         self.data = folder / "data"
         self.port = free_port()
-        folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             try:
                 user = pwd.getpwnam("postgres")
@@ -134,13 +136,15 @@ class OwnPostgres:
         )  # fmt: skip
 
     def _pg(self, tool: str, *args: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             [str(self.bin / tool), *args],
-            check=True,
             capture_output=True,
+            text=True,
             timeout=120,
-            **_run_as_postgres(),  # type: ignore[arg-type]
+            **_run_as_postgres(),  # type: ignore[call-overload]
         )
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} failed ({done.returncode}): {done.stderr[-2000:]}")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -162,6 +166,11 @@ class OwnPostgres:
         self.stop()
         time.sleep(down_for)
         self.start()
+
+    def remove(self) -> None:
+        """Stop it and delete its cluster."""
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class OwnRabbit:
