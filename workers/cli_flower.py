@@ -80,6 +80,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             "gameworker flower: WARNING: running without authentication (--no-auth)",
             file=sys.stderr,
         )
+    if auth is not None:
+        from workers.flower_metrics import require_auth_for_metrics
+
+        require_auth_for_metrics()
     from workers.cli_run import celery
 
     return celery(["flower"])
