@@ -23,6 +23,7 @@ import workers.cli_schema as cli_schema
 import workers.cli_send as cli_send
 import workers.dead_letters_cli as dead_letters_cli
 import workers.demo as demo
+import workers.faults_report as faults_report
 from workers.reach import Unreachable
 from workers.settings import Settings
 
@@ -36,6 +37,7 @@ SUBCOMMANDS = (
     cli_schema,
     demo,
     cli_bench,
+    faults_report,
 )
 
 

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workers.faults_report import render as render
+
 
 @dataclass
 class Scenario:
@@ -26,6 +28,8 @@ class Scenario:
 
 
 _SCENARIOS: dict[str, Scenario] = {}
+# Read once, at import: the tests' own fixtures clear GAMEWORKER_* while a test runs.
+FIGURES_FILE = os.environ.get("GAMEWORKER_FAULTS_FIGURES")
 
 
 def record(name: str, figures: dict[str, Any], targets: dict[str, Any] | None = None) -> None:
@@ -36,23 +40,9 @@ def record(name: str, figures: dict[str, Any], targets: dict[str, Any] | None = 
         counts = type(old) is int and type(value) is int
         found.figures[key] = old + value if counts else value
     found.targets.update(targets or {})
-    path = os.environ.get("GAMEWORKER_FAULTS_FIGURES")
-    if path:
-        Path(path).write_text(json.dumps(all_rows(), indent=2, default=str))
+    if FIGURES_FILE:
+        Path(FIGURES_FILE).write_text(json.dumps(all_rows(), indent=2, default=str))
 
 
 def all_rows() -> list[dict[str, Any]]:
     return [asdict(s) | {"at_target": s.at_target()} for s in _SCENARIOS.values()]
-
-
-def render(rows: list[dict[str, Any]]) -> list[str]:
-    """The figures as lines of text: one block per scenario, a mark per target."""
-    lines: list[str] = []
-    for row in rows:
-        mark = "at target" if row["at_target"] else "OFF TARGET"
-        lines.append(f"{row['name']}  [{mark}]")
-        for key, value in row["figures"].items():
-            target = row["targets"].get(key)
-            suffix = "" if target is None else f"   (target {target})"
-            lines.append(f"    {key:<44} {value}{suffix}")
-    return lines

@@ -12,8 +12,12 @@ import os
 DEFAULT_SCALE = 0.05
 
 
+# Read once, at import: the tests' own fixtures clear GAMEWORKER_* while a test runs.
+_RAW = os.environ.get("GAMEWORKER_FAULTS_SCALE", "")
+
+
 def scale() -> float:
-    raw = os.environ.get("GAMEWORKER_FAULTS_SCALE", "")
+    raw = _RAW
     try:
         value = float(raw) if raw else DEFAULT_SCALE
     except ValueError:
