@@ -143,6 +143,8 @@ class LoadRun:
     count: int
     producers: int = 3
     deadline: float = 600
+    answer_timeout: float = 150
+    """Resend a command unanswered this long (above the workers' visibility timeout)."""
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     commands: list[Command] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
@@ -178,7 +180,8 @@ class LoadRun:
     def plan(self) -> None:
         for i in range(self.count):
             kind = i % 20
-            game = self.setup_games[i % len(self.setup_games)]
+            # every game gets its share of each kind (a game holds at most 100 params)
+            game = self.setup_games[(i // 20) % len(self.setup_games)]
             if kind < 8:
                 name = "games.create"
                 data: dict[str, Any] = {"name": f"g{i}", "external_game_id": f"x{i}"}
@@ -223,6 +226,7 @@ class LoadRun:
                         "broker": self.broker,
                         "backend": self.backend,
                         "deadline": self.deadline,
+                        "answer_timeout": self.answer_timeout,
                         "out": str(out),
                         "commands": [c.__dict__ for c in mine],
                     }
@@ -242,13 +246,14 @@ class LoadRun:
             fault(self.progress())
             time.sleep(poll)
         results: dict[str, dict[str, Any]] = {}
-        resent = 0
+        resent = unanswered = 0
         for proc, out in producers:
             assert proc.returncode == 0, f"a producer failed: see {out.with_suffix('.log')}"
             for line in out.read_text().splitlines():
                 row = json.loads(line)
                 if "resent" in row:
                     resent += row["resent"]
+                    unanswered += row["resent_unanswered"]
                 else:
                     results[row["id"]] = row
         ok = sum(1 for r in results.values() if r.get("result", {}).get("ok") is True)
@@ -256,6 +261,7 @@ class LoadRun:
             {
                 "commands sent": len(self.commands),
                 "sends repeated by producers (broker away)": resent,
+                "commands resent after no answer (same key)": unanswered,
                 "results received (ok)": ok,
                 "results lost or not ok": len(self.commands) - ok,
             }

@@ -3,16 +3,19 @@
 Run as a script (``python load_producer.py SPEC_FILE``); it imports Celery alone. It behaves as
 an upstream service should when the broker or the result backend goes away for a moment: it
 sends a command again **with the same task id and idempotency key** until the send is
-accepted, and keeps asking for a result until one comes or its deadline passes. It writes one
-JSON line per command to ``out``: ``{"id", "result"}`` or ``{"id", "error"}``, and the number
-of sends it had to repeat.
+accepted, and keeps asking for a result until one comes or its deadline passes. A command
+unanswered for ``answer_timeout`` seconds is sent again the same way (a broker can lose a
+message it had just handed out when it stops). It writes one JSON line per command to
+``out``: ``{"id", "result"}`` or ``{"id", "error"}``, and the number of sends it repeated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
@@ -49,12 +52,25 @@ def main(spec_path: str) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-    lines = [collect(spec, command["id"], deadline) for command in spec["commands"]]
+    sent_at = time.monotonic()
+    lines = []
+    for command in spec["commands"]:
+        line = collect(spec, command["id"], deadline, sent_at, lambda c=command: send(app, c))
+        lines.append(line)
     with open(spec["out"], "w") as out:
         for line in lines:
             out.write(json.dumps(line) + "\n")
-        out.write(json.dumps({"resent": resent}) + "\n")
+        unanswered = sum(line.pop("resent_unanswered", 0) for line in lines)
+        out.write(json.dumps({"resent": resent, "resent_unanswered": unanswered}) + "\n")
     app.close()
+
+
+def send(app: Celery, command: dict[str, Any]) -> None:
+    """Send a command again, with its task id and idempotency key: it runs at most once."""
+    with contextlib.suppress(Exception):  # the next round tries again
+        app.send_task(
+            command["name"], kwargs=command["kwargs"], queue=command["queue"], task_id=command["id"]
+        )
 
 
 def client(spec: dict[str, Any]) -> Celery:
@@ -66,16 +82,33 @@ def client(spec: dict[str, Any]) -> Celery:
 _results: list[Celery] = []
 
 
-def collect(spec: dict[str, Any], task_id: str, deadline: float) -> dict[str, Any]:
-    """Poll one result; a backend that went away gets a new client (Celery's gives up)."""
+def collect(
+    spec: dict[str, Any],
+    task_id: str,
+    deadline: float,
+    sent_at: float,
+    resend: Callable[[], None],
+) -> dict[str, Any]:
+    """Poll one result; a backend that went away gets a new client (Celery's gives up).
+
+    A command still unanswered ``answer_timeout`` seconds after it was sent (and after each
+    further such wait) is sent again with the same id and key, as an upstream service should:
+    a message the broker lost runs then, one merely late is answered from its record.
+    """
     if not _results:
         _results.append(client(spec))
+    resent = 0
+    next_resend = sent_at + spec["answer_timeout"]
     while True:
+        if time.monotonic() > next_resend:
+            resend()
+            resent += 1
+            next_resend = time.monotonic() + spec["answer_timeout"]
         try:
             result = _results[0].AsyncResult(task_id)
             state = result.state
             if state == "SUCCESS":
-                return {"id": task_id, "result": result.result}
+                return {"id": task_id, "result": result.result, "resent_unanswered": resent}
             if state in ("FAILURE", "REVOKED"):
                 return {"id": task_id, "error": f"{state}: {result.result!r}"[:500]}
         except Exception:  # the backend is away (or its client gave up): start afresh
