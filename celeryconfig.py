@@ -10,7 +10,7 @@ from typing import Any
 
 from kombu import Exchange, Queue  # type: ignore[attr-defined]
 
-from workers import filesystem_transport
+from workers import filesystem_transport, redis_transport
 from workers.beat import beat_config
 from workers.settings import Settings
 from workers.signing import signing_conf
@@ -49,6 +49,9 @@ def build(settings: Settings) -> dict[str, Any]:
         (settings.home_dir / "results").mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": settings.broker,
+        # On Redis, a transport that pops a message and records it as unacknowledged in one
+        # step: kombu's own loses a message popped as Redis stops (workers/redis_transport.py).
+        "broker_transport": redis_transport.transport_for(settings.broker),
         "result_backend": settings.results,
         "broker_transport_options": transport_options,
         "result_backend_transport_options": {"visibility_timeout": settings.visibility_timeout},

@@ -22,6 +22,7 @@ from kombu import Connection, Exchange, Queue, binding  # type: ignore[attr-defi
 
 from tasks.event_models import EXCHANGE
 from workers.reach import check_broker
+from workers.redis_transport import transport_for
 from workers.settings import Settings
 
 
@@ -32,7 +33,9 @@ def events_connection(settings: Settings) -> Any:
         import celeryconfig
 
         options = dict(celeryconfig.build(settings)["broker_transport_options"])
-    return Connection(settings.events, transport_options=options)  # type: ignore[no-untyped-call]
+    return Connection(  # type: ignore[no-untyped-call]
+        settings.events, transport=transport_for(settings.events), transport_options=options
+    )
 
 
 class EventStream:

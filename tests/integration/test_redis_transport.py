@@ -1,0 +1,251 @@
+"""gameworker's Redis transport (workers/redis_transport.py) on the machine's Redis.
+
+The point of it: a message the consumer has popped is never out of Redis. kombu's own transport
+pops with BRPOP and records the message in ``unacked`` in a second command; a reply lost in
+between (Redis stopping, a connection cut) loses the message. The tests cut the connection
+right after the pop, before its reply is read, as a Redis restart does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis as redis_py
+from kombu import Connection, Consumer, Exchange, Producer, Queue  # type: ignore[attr-defined]
+
+from tests.conftest import make_app
+from tests.services import REDIS
+from workers.redis_transport import TRANSPORT, transport_for
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis_py.Redis]:
+    client = redis_py.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["", "prefixed"])
+def prefix(request: pytest.FixtureRequest, raw: redis_py.Redis) -> Iterator[str]:
+    """A key prefix of the test's own ("" runs it without ``global_keyprefix``)."""
+    mark = f"gwtt-{uuid.uuid4().hex[:8]}"
+    value = f"{mark}:" if request.param else ""
+    yield value
+    if value:
+        keys = list(raw.scan_iter(f"{mark}:*"))
+        if keys:
+            raw.delete(*keys)
+
+
+def connect(url: str, prefix: str, transport: str | None = TRANSPORT, **options: Any) -> Any:
+    opts: dict[str, Any] = {"unacked_restore_throttle": 1, **options}
+    if prefix:
+        opts["global_keyprefix"] = prefix
+    return Connection(url, transport=transport, transport_options=opts)  # type: ignore[no-untyped-call]
+
+
+def queue_named(kind: str) -> Queue:
+    exchange = Exchange(f"gwtt.{kind}", type="direct", durable=True)  # type: ignore[no-untyped-call]
+    name = f"gwtt.{kind}.{uuid.uuid4().hex[:8]}"
+    return Queue(name, exchange, routing_key=name, durable=True)  # type: ignore[no-untyped-call]
+
+
+def drain(conn: Any, seconds: float, until: Any) -> None:
+    deadline = time.monotonic() + seconds
+    while not until() and time.monotonic() < deadline:
+        with contextlib.suppress(TimeoutError):
+            conn.drain_events(timeout=0.2)
+
+
+def unacked(raw: redis_py.Redis, prefix: str) -> int:
+    return int(raw.hlen(f"{prefix}unacked"))
+
+
+def cut_after_pop(conn: Any, queue: Queue) -> Any:
+    """Send the consumer's pop, let Redis run it, and drop the connection unread."""
+    channel = conn.default_channel
+    consumer = Consumer(channel, [queue], callbacks=[lambda body, message: None])  # type: ignore[no-untyped-call]
+    consumer.consume()
+    conn.transport.cycle._register_BRPOP(channel)  # sends the pop, as drain_events does
+    assert channel._in_poll
+    time.sleep(0.3)  # Redis has answered; the answer is never read
+    channel.client.connection.disconnect()
+    channel._in_poll = None
+    return channel
+
+
+def test_a_message_popped_as_the_connection_is_cut_comes_back(
+    redis_url: str, raw: redis_py.Redis, prefix: str
+) -> None:
+    queue = queue_named("cut")
+    with connect(redis_url, prefix, visibility_timeout=1) as conn:
+        queue(conn.default_channel).declare()
+        Producer(conn, exchange=queue.exchange).publish(  # type: ignore[no-untyped-call]
+            {"n": 1}, routing_key=queue.routing_key, serializer="json"
+        )
+        cut_after_pop(conn, queue)
+
+    assert raw.llen(f"{prefix}{queue.name}") == 0, "the pop did run"
+    assert unacked(raw, prefix) == 1, "the popped message is recorded as unacknowledged"
+
+    got: list[tuple[Any, bool]] = []
+    time.sleep(1.2)  # past the visibility timeout
+    with connect(redis_url, prefix, visibility_timeout=1) as conn:
+
+        def on(body: Any, message: Any) -> None:
+            got.append((body, message.delivery_info.get("redelivered", False)))
+            message.ack()
+
+        with Consumer(conn, [queue], callbacks=[on]):  # type: ignore[no-untyped-call]
+            drain(conn, 10, lambda: got)
+        queue(conn.default_channel).delete()
+    assert got == [({"n": 1}, True)]
+    assert unacked(raw, prefix) == 0
+
+
+def test_kombus_own_transport_loses_that_message(redis_url: str, raw: redis_py.Redis) -> None:
+    """Why the transport exists. If this fails, kombu has closed the window: drop ours."""
+    queue = queue_named("stock")
+    prefix = f"gwtt-{uuid.uuid4().hex[:8]}:"
+    try:
+        with connect(redis_url, prefix, transport=None, visibility_timeout=1) as conn:
+            queue(conn.default_channel).declare()
+            Producer(conn, exchange=queue.exchange).publish(  # type: ignore[no-untyped-call]
+                {"n": 1}, routing_key=queue.routing_key, serializer="json"
+            )
+            cut_after_pop(conn, queue)
+        assert raw.llen(f"{prefix}{queue.name}") == 0
+        assert unacked(raw, prefix) == 0, "kombu's BRPOP leaves the message nowhere"
+    finally:
+        keys = list(raw.scan_iter(f"{prefix}*"))
+        if keys:
+            raw.delete(*keys)
+
+
+def test_every_message_of_every_queue_and_priority_arrives_once(
+    redis_url: str, raw: redis_py.Redis, prefix: str
+) -> None:
+    first, second = queue_named("a"), queue_named("b")
+    sent = {(q.name, n, p) for q in (first, second) for n in range(20) for p in (0, 5, 9)}
+    got: list[tuple[str, int, int]] = []
+    with connect(redis_url, prefix) as conn:
+        producer = Producer(conn)  # type: ignore[no-untyped-call]
+        for q in (first, second):
+            q(conn.default_channel).declare()
+        for name, n, priority in sorted(sent):
+            q = first if name == first.name else second
+            producer.publish(
+                {"q": name, "n": n, "p": priority},
+                exchange=q.exchange,
+                routing_key=q.routing_key,
+                priority=priority,
+                serializer="json",
+            )
+        in_flight: list[int] = []
+
+        def on(body: Any, message: Any) -> None:
+            in_flight.append(unacked(raw, prefix))
+            got.append((body["q"], body["n"], body["p"]))
+            message.ack()
+
+        with Consumer(conn, [first, second], callbacks=[on]):  # type: ignore[no-untyped-call]
+            drain(conn, 20, lambda: len(got) >= len(sent))
+        for q in (first, second):
+            q(conn.default_channel).delete()
+    assert sorted(got) == sorted(sent)
+    assert set(in_flight) == {1}, "each message was recorded while it was being handled"
+    assert unacked(raw, prefix) == 0
+    assert raw.zcard(f"{prefix}unacked_index") == 0
+    for name in (first.name, second.name):
+        # first in, first out within a queue and a priority
+        mine = [(n, p) for q, n, p in got if q == name]
+        for priority in (0, 5, 9):
+            assert [n for n, p in mine if p == priority] == list(range(20))
+
+
+def test_a_consumer_without_acks_leaves_nothing_unacknowledged(
+    redis_url: str, raw: redis_py.Redis, prefix: str
+) -> None:
+    queue = queue_named("noack")
+    got: list[Any] = []
+    with connect(redis_url, prefix) as conn:
+        queue(conn.default_channel).declare()
+        producer = Producer(conn, exchange=queue.exchange)  # type: ignore[no-untyped-call]
+        for n in range(5):
+            producer.publish({"n": n}, routing_key=queue.routing_key, serializer="json")
+        with Consumer(  # type: ignore[no-untyped-call]
+            conn, [queue], callbacks=[lambda body, message: got.append(body)], no_ack=True
+        ):
+            drain(conn, 10, lambda: len(got) >= 5)
+        producer.publish({"n": 5}, routing_key=queue.routing_key, serializer="json")
+        taken = queue(conn.default_channel).get(no_ack=True)
+        queue(conn.default_channel).delete()
+    assert [b["n"] for b in got] == [0, 1, 2, 3, 4]
+    assert taken is not None and taken.payload == {"n": 5}
+    assert unacked(raw, prefix) == 0
+
+
+def test_get_records_until_acked_and_a_requeued_message_comes_back(
+    redis_url: str, raw: redis_py.Redis, prefix: str
+) -> None:
+    queue = queue_named("get")
+    with connect(redis_url, prefix) as conn:
+        bound = queue(conn.default_channel)
+        bound.declare()
+        Producer(conn, exchange=queue.exchange).publish(  # type: ignore[no-untyped-call]
+            {"n": 1}, routing_key=queue.routing_key, serializer="json"
+        )
+        message = bound.get()
+        assert message is not None and message.payload == {"n": 1}
+        assert unacked(raw, prefix) == 1
+        message.reject(requeue=True)
+        assert unacked(raw, prefix) == 0
+        again = bound.get()
+        assert again is not None and again.payload == {"n": 1}
+        again.ack()
+        assert bound.get() is None
+        bound.delete()
+    assert unacked(raw, prefix) == 0
+
+
+def test_a_message_on_an_idle_queue_is_taken_at_once(redis_url: str, prefix: str) -> None:
+    """Waiting never takes a message out of Redis, and does not sit on it either."""
+    queue = queue_named("idle")
+    got: list[float] = []
+    with connect(redis_url, prefix) as conn:
+        queue(conn.default_channel).declare()
+        producer = Producer(conn, exchange=queue.exchange)  # type: ignore[no-untyped-call]
+        with Consumer(  # type: ignore[no-untyped-call]
+            conn, [queue], callbacks=[lambda body, m: (got.append(time.monotonic()), m.ack())]
+        ):
+            drain(conn, 1, lambda: False)  # idle: the consumer is waiting
+            sent = time.monotonic()
+            producer.publish({"n": 1}, routing_key=queue.routing_key, serializer="json")
+            drain(conn, 5, lambda: got)
+        queue(conn.default_channel).delete()
+    assert got and got[0] - sent < 1.0
+
+
+def test_gameworker_uses_it_for_redis_brokers_only(tmp_path: Any) -> None:
+    assert transport_for("redis://localhost:6379/0") == TRANSPORT
+    assert transport_for("rediss://localhost:6379/0") == TRANSPORT
+    assert transport_for("amqp://guest:guest@localhost//") is None
+    assert transport_for("filesystem://") is None
+    from persistence.database import Database
+    from tests.conftest import CURSOR_SECRET
+
+    db = Database(f"sqlite:///{tmp_path / 'db.sqlite'}", CURSOR_SECRET)
+    app = make_app(db, tmp_path, broker=REDIS.url, backend=REDIS.url)
+    try:
+        with app.connection_for_read() as conn:
+            assert type(conn.transport).__module__ == "workers.redis_transport"
+    finally:
+        app.close()
+        db.dispose()

@@ -1,0 +1,217 @@
+"""kombu's Redis transport, with a message never out of Redis between its queue and ``unacked``.
+
+kombu's own transport takes a message with ``BRPOP`` and only then, in a second command, records
+it in the ``unacked`` hash that brings it back after the visibility timeout. A message popped in
+between (Redis stopping, a connection cut, the consumer killed before the reply was read) is in
+neither place: it is lost. The fault suite saw it happen under load with Redis restarted once.
+
+Here one Lua script pops the message *and* records it in ``unacked`` (with the same entry and
+index score kombu writes), atomically: whatever happens to the reply, the message is either
+still on its queue or in ``unacked``, from where kombu's own ``restore_visible`` puts it back
+after the visibility timeout. Consumers that do not acknowledge (``no_ack``: Flower's event
+receiver) are not recorded, as with kombu.
+
+Lists cannot be waited on without popping from them, so when every queue is empty the channel
+waits with ``BLMOVE q q RIGHT RIGHT``, which leaves the list as it was, on the queue it last
+took a message from, for at most ``reliable_wait`` seconds (0.1; a transport option), then
+tries the script again. A message on that queue is taken at once; one on another queue within
+``reliable_wait``. An idle consumer costs Redis two cheap commands per ``reliable_wait``.
+
+Needs Redis 6.2 or newer (``BLMOVE``). Used for every ``redis://`` and ``rediss://`` broker URL
+of the worker, beat, Flower and the CLI (``celeryconfig.build``), and by ``transport_for`` for
+any other kombu consumer: ``Connection(url, transport=transport_for(url))``.
+"""
+
+from __future__ import annotations
+
+from queue import Empty
+from time import monotonic, time
+from typing import Any
+from urllib.parse import urlparse
+
+from kombu.transport import redis, virtual
+from kombu.utils import encoding, json
+
+# kombu is only partly typed: its pieces are used as Any here.
+_Channel: Any = redis.Channel
+_QoS: Any = redis.QoS
+_Transport: Any = redis.Transport
+_VirtualQoS: Any = virtual.QoS
+_loads: Any = json.loads
+_to_str: Any = encoding.bytes_to_str
+
+TRANSPORT = "workers.redis_transport:Transport"
+SCHEMES = ("redis", "rediss")
+
+# KEYS[1] the unacked hash, KEYS[2] its index, KEYS[3..] the queue lists, in order.
+# ARGV[1] the time to index the message at; ARGV[2..] "1" where the message of KEYS[i + 1] is
+# to be recorded as unacknowledged. Returns {position of the list (1-based), message, recorded}.
+POP_AND_RECORD = """
+for i = 3, #KEYS do
+  local item = redis.call('RPOP', KEYS[i])
+  if item then
+    local recorded = 0
+    if ARGV[i - 1] == '1' then
+      local ok, message = pcall(cjson.decode, item)
+      if ok and type(message) == 'table' and type(message.properties) == 'table' then
+        local properties = message.properties
+        local tag = properties.delivery_tag
+        local info = properties.delivery_info
+        if type(tag) == 'string' and type(info) == 'table' then
+          redis.call('ZADD', KEYS[2], ARGV[1], tag)
+          redis.call('HSET', KEYS[1], tag, '[' .. item .. ',' .. cjson.encode(info.exchange)
+            .. ',' .. cjson.encode(info.routing_key) .. ']')
+          recorded = 1
+        end
+      end
+    end
+    return {i - 2, item, recorded}
+  end
+end
+return false
+"""
+
+
+def transport_for(url: str) -> str | None:
+    """This transport for a Redis URL; ``None`` (the URL's own transport) for any other."""
+    scheme = urlparse(url).scheme if "://" in url else ""
+    return TRANSPORT if scheme in SCHEMES else None
+
+
+class QoS(_QoS):  # type: ignore[misc]
+    """kombu's Redis QoS, without rewriting what the pop script has already recorded."""
+
+    def append(self, message: Any, delivery_tag: str) -> None:
+        if self.channel.take_recorded(delivery_tag):
+            _VirtualQoS.append(self, message, delivery_tag)
+        else:
+            super().append(message, delivery_tag)
+
+
+class Channel(_Channel):  # type: ignore[misc]
+    QoS = QoS
+    reliable_wait = 0.1
+    from_transport_options = (*_Channel.from_transport_options, "reliable_wait")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._recorded: set[str] = set()
+        self._no_ack_queues: set[str] = set()
+        self._waiting = False  # the command in flight is the wait, not the pop
+        self._idle = False  # the last pop found every queue empty
+        self._wait_queue: str | None = None
+        self._popped_from: list[str] = []
+        super().__init__(*args, **kwargs)
+
+    # -- consumers ---------------------------------------------------------------------------
+
+    def basic_consume(self, queue: str, no_ack: bool, *args: Any, **kwargs: Any) -> Any:
+        if no_ack:
+            self._no_ack_queues.add(queue)
+        else:
+            self._no_ack_queues.discard(queue)
+        return super().basic_consume(queue, no_ack, *args, **kwargs)
+
+    def _basic_cancel(self, consumer_tag: str) -> Any:
+        queue = self._tag_to_queue.get(consumer_tag)
+        ret = super()._basic_cancel(consumer_tag)
+        if queue is not None and queue not in self._active_queues:
+            self._no_ack_queues.discard(queue)
+        return ret
+
+    def take_recorded(self, delivery_tag: str) -> bool:
+        """Whether the pop script recorded this message as unacknowledged (once)."""
+        if delivery_tag in self._recorded:
+            self._recorded.discard(delivery_tag)
+            return True
+        return False
+
+    # -- the script --------------------------------------------------------------------------
+
+    def _pop_command(
+        self, queues: list[str], record: dict[str, bool]
+    ) -> tuple[list[Any], list[str]]:
+        """The EVAL command that pops from the first non-empty list of ``queues``."""
+        prefix = self.global_keyprefix or ""
+        order = [(q, self._q_for_pri(q, pri)) for pri in self.priority_steps for q in queues]
+        keys = [prefix + self.unacked_key, prefix + self.unacked_index_key]
+        keys += [prefix + key for _, key in order]
+        flags = ["1" if record[q] else "0" for q, _ in order]
+        command = ["EVAL", POP_AND_RECORD, len(keys), *keys, repr(time()), *flags]
+        return command, [q for q, _ in order]
+
+    def _take(self, reply: Any, queues: list[str]) -> tuple[str, dict[str, Any]] | None:
+        """The queue and payload of a script's reply; notes a recorded delivery tag."""
+        if not reply:
+            return None
+        position, item, recorded = reply
+        payload: dict[str, Any] = _loads(_to_str(item))
+        if int(recorded):
+            self._recorded.add(payload["properties"]["delivery_tag"])
+        return queues[int(position) - 1], payload
+
+    # -- consuming through the poller (worker, drain_events) --------------------------------
+
+    def _brpop_start(self, timeout: float | None = None) -> None:
+        queues = self._queue_cycle.consume(len(self.active_queues))
+        if not queues:
+            return
+        if self._idle:
+            wait = self._wait_queue if self._wait_queue in queues else None
+            wait = wait or str(queues[0])
+            key = (self.global_keyprefix or "") + wait
+            most = float(self.reliable_wait)
+            seconds = min(most, float(timeout or self.brpop_timeout or most))
+            command: list[Any] = ["BLMOVE", key, key, "RIGHT", "RIGHT", seconds]
+            self._waiting = True
+        else:
+            record = {q: q not in self._no_ack_queues for q in queues}
+            command, self._popped_from = self._pop_command(queues, record)
+            self._waiting = False
+        self._in_poll = self.client.connection
+        self._brpop_sent_at = monotonic()
+        self.client.connection.send_command(*command)
+
+    def _brpop_read(self, **options: Any) -> bool:
+        try:
+            try:
+                reply = self.client.parse_response(
+                    self.client.connection, "BLMOVE" if self._waiting else "EVAL", **options
+                )
+            except self.connection_errors:
+                self.client.connection.disconnect()
+                raise
+            if self._waiting:
+                self._idle = False  # something came, or the wait ran out: pop again
+                raise Empty()
+            taken = self._take(reply, self._popped_from)
+            if taken is None:
+                self._idle = True
+                raise Empty()
+            queue, payload = taken
+            self._idle = False
+            self._wait_queue = queue
+            self._queue_cycle.rotate(queue)
+            self.connection._deliver(payload, queue)
+            return True
+        finally:
+            self._in_poll = None
+            self._flush_brpop_reauth()
+
+    # -- basic_get ---------------------------------------------------------------------------
+
+    def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
+        command, queues = self._pop_command([queue], {queue: not no_ack})
+        with self.conn_or_acquire() as client:
+            reply = client.execute_command(*command)
+            self._maybe_update_queues_expire(client, queue)
+        taken = self._take(reply, queues)
+        if taken is None:
+            return None
+        message = self.Message(taken[1], channel=self)
+        if not no_ack:
+            self.qos.append(message, message.delivery_tag)
+        return message
+
+
+class Transport(_Transport):  # type: ignore[misc]
+    Channel = Channel
