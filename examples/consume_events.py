@@ -17,6 +17,10 @@ It needs only kombu (``pip install kombu``), no gameworker code. What it shows:
   ``sequence`` applied per subject: a smaller one is an old event come late;
 - acknowledge after handling: a consumer killed mid-way gets the event again.
 
+On Redis, kombu's own transport can lose an event it pops just as Redis stops or the connection
+drops; pass ``--transport workers.redis_transport:Transport`` (gameworker's, which needs only
+kombu: copy the module if gameworker is not installed) to have it come back instead.
+
 With ``--count N`` it stops after N events; ``--timeout S`` after S quiet seconds.
 """
 
@@ -92,6 +96,11 @@ def main() -> int:
     p.add_argument("--queue", default="example-consumer.events", help="your durable queue")
     p.add_argument("--count", type=int, help="stop after this many events")
     p.add_argument("--timeout", type=float, help="stop after this many quiet seconds")
+    p.add_argument(
+        "--transport",
+        help="a kombu transport class for the URL, e.g. workers.redis_transport:Transport "
+        "(on Redis: kombu's own can lose an event it takes as Redis stops)",
+    )
     args = p.parse_args()
 
     options = embedded_options(args.home) if args.broker.startswith("filesystem") else {}
@@ -108,7 +117,7 @@ def main() -> int:
             handled += 1
         message.ack()  # after handling: at least once
 
-    with Connection(args.broker, transport_options=options) as conn:
+    with Connection(args.broker, transport=args.transport, transport_options=options) as conn:
         channel = conn.channel()
         EXCHANGE(channel).declare()  # idempotent: gameworker declares it the same way
         queue = queue(channel)

@@ -41,6 +41,7 @@ from persistence.tables import (
     processed_commands,
 )
 from tests.conftest import CURSOR_SECRET
+from workers.redis_transport import transport_for
 
 PRODUCER = Path(__file__).with_name("load_producer.py")
 SETUP_GAMES = 20
@@ -91,7 +92,11 @@ class EventCollector(threading.Thread):
     def run(self) -> None:
         while not self._stop_flag.is_set():
             try:
-                with Connection(self.url, connect_timeout=2) as conn:
+                # on Redis, gameworker's transport: kombu's own can lose a message it pops
+                # as Redis stops (workers/redis_transport.py)
+                with Connection(
+                    self.url, transport=transport_for(self.url), connect_timeout=2
+                ) as conn:
                     conn.ensure_connection(max_retries=1)
                     with Consumer(conn, [self.queue], callbacks=[self._on], accept=None):
                         self.ready.set()

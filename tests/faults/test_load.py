@@ -145,12 +145,6 @@ def test_load_with_three_pool_processes_sigkilled(own_pg: OwnPostgres, tmp_path:
     assert len(killed) == 3 and all(killed), f"kills done: {killed} (the load ended first?)"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 7): on a clean-clone CI run one event of the load did not reach the "
-    "test's consumer across the Redis restart (Redis fsyncs every write); commands and effects "
-    "were all exactly once. Not yet known whether the relay or the consumer loses it.",
-)
 def test_load_with_redis_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
     redis = OwnRedis(tmp_path / "redis")
     redis.start()
