@@ -69,6 +69,11 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_acks_late": True,
         # A worker process killed mid-command (SIGKILL, OOM) requeues its message.
         "task_reject_on_worker_lost": True,
+        # ... but not forever: a command whose process is lost is sent again, with its retries
+        # counted, after a second; one that has used up GAMEWORKER_MAX_RETRIES (transient
+        # faults included) ends in FAILURE and is dead-lettered (workers/dead_lettering.py),
+        # so a command that always takes its worker down runs a bounded number of times.
+        "task_retry_on_worker_lost": True,
         # A command that failed for good, or timed out, is acknowledged once it is dead-lettered
         # (a row, a command.failed event, on RabbitMQ a copy in <queue>.dead): never requeued
         # in a loop. Poison messages are handled by the consumer below (docs/events.md).
@@ -85,11 +90,15 @@ def build(settings: Settings) -> dict[str, Any]:
         "task_time_limit": settings.task_time_limit,
         # Cascades get longer limits of their own, still below the visibility timeout.
         "task_annotations": {
-            name: {
-                "soft_time_limit": settings.cascade_soft_time_limit,
-                "time_limit": settings.cascade_time_limit,
-            }
-            for name in CASCADES
+            # every task: the bound above, and the delay of a retry after a lost worker
+            "*": {"max_retries": settings.max_retries, "default_retry_delay": 1},
+            **{
+                name: {
+                    "soft_time_limit": settings.cascade_soft_time_limit,
+                    "time_limit": settings.cascade_time_limit,
+                }
+                for name in CASCADES
+            },
         },
         # STARTED lets a client tell a queued command from a running one.
         "task_track_started": True,

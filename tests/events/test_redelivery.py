@@ -1,4 +1,4 @@
-"""A real prefork worker killed with SIGKILL mid-command: redelivered, one effect, one event set.
+"""A real prefork worker killed with SIGKILL mid-command: run again, one effect, one event set.
 
 RabbitMQ (a vhost of the run) + PostgreSQL, results on Redis. The worker is
 ``celery -A tests.events.hooked_app worker -P prefork``: gameworker's app plus a test hook that
@@ -48,7 +48,7 @@ def start_worker(env: dict[str, str], hold_at: str, log: Path) -> subprocess.Pop
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "tests.events.hooked_app", "worker",
          "-P", "prefork", "-c", "2", "-Q", "games,strategies,maintenance",
-         "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+         "-l", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT,
         env={**env, "GW_TEST_HOLD_AT": hold_at},
         stdout=log.open("wb"),
@@ -106,7 +106,10 @@ def test_worker_killed_mid_command_redelivers_with_one_effect_and_one_event_set(
         sink.drain(0.5)
         assert {r.event["id"] for r in sink.received} == {rows[0].event_id}
         assert sink.received[0].event["data"] == result["data"]
-        assert "WorkerLostError" in (tmp_path / "worker.log").read_text(errors="replace")
+        log = (tmp_path / "worker.log").read_text(errors="replace")
+        # the main process saw the pool process die mid-command and sent the command again
+        assert "exited with 'signal 9 (SIGKILL)'" in log
+        assert "retry: Retry in 1s: WorkerLostError" in log
     finally:
         stop(proc)
         sink.close()

@@ -42,12 +42,14 @@ class WorkerProcess:
         concurrency: int = 2,
         queues: str = "games,strategies,maintenance",
         loglevel: str = "INFO",
+        app: str = "workers.app",
     ) -> None:
         self.env = env
         self.folder = folder
         self.concurrency = concurrency
         self.queues = queues
         self.loglevel = loglevel
+        self.app = app
         self.name = f"faults-{uuid.uuid4().hex[:8]}@localhost"
         self.log = folder / f"{self.name.split('@')[0]}.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -59,7 +61,7 @@ class WorkerProcess:
         out = (self.folder / "worker.out").open("ab")
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "workers.app", "worker",
+                sys.executable, "-m", "celery", "-A", self.app, "worker",
                 "-Q", self.queues, "-P", "prefork", "-c", str(self.concurrency),
                 "-n", self.name, "-l", self.loglevel, "-f", str(self.log),
                 "--without-gossip", "--without-mingle",
