@@ -17,13 +17,18 @@ took a message from, for at most ``reliable_wait`` seconds (0.1; a transport opt
 tries the script again. A message on that queue is taken at once; one on another queue within
 ``reliable_wait``. An idle consumer costs Redis two cheap commands per ``reliable_wait``.
 
-Needs Redis 6.2 or newer (``BLMOVE``). Used for every ``redis://`` and ``rediss://`` broker URL
-of the worker, beat, Flower and the CLI (``celeryconfig.build``), and by ``transport_for`` for
-any other kombu consumer: ``Connection(url, transport=transport_for(url))``.
+Redis 6.2 or newer has ``BLMOVE``; on an older server (or a Redis-compatible one without it)
+the channel says so once in the log and waits with ``BLPOP`` on a key nothing is pushed to,
+which only sleeps: a message reaching an idle consumer then waits up to ``reliable_wait``.
+
+Used for every ``redis://`` and ``rediss://`` broker URL of the worker, beat, Flower and the
+CLI (``celeryconfig.build``), and by ``transport_for`` for any other kombu consumer:
+``Connection(url, transport=transport_for(url))``.
 """
 
 from __future__ import annotations
 
+import logging
 from queue import Empty
 from time import monotonic, time
 from typing import Any
@@ -40,7 +45,11 @@ _VirtualQoS: Any = virtual.QoS
 _loads: Any = json.loads
 _to_str: Any = encoding.bytes_to_str
 
+log = logging.getLogger("gameworker.redis")
+
 TRANSPORT = "workers.redis_transport:Transport"
+IDLE_KEY = "_gameworker.idle"
+"""A list nothing is ever pushed to: ``BLPOP`` on it only waits."""
 SCHEMES = ("redis", "rediss")
 
 # KEYS[1] the unacked hash, KEYS[2] its index, KEYS[3..] the queue lists, in order.
@@ -91,6 +100,8 @@ class QoS(_QoS):  # type: ignore[misc]
 class Channel(_Channel):  # type: ignore[misc]
     QoS = QoS
     reliable_wait = 0.1
+    wait_command = "BLMOVE"
+    """Set to ``BLPOP`` (a plain sleep on an unused key) when the server lacks ``BLMOVE``."""
     from_transport_options = (*_Channel.from_transport_options, "reliable_wait")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -161,7 +172,11 @@ class Channel(_Channel):  # type: ignore[misc]
             key = (self.global_keyprefix or "") + wait
             most = float(self.reliable_wait)
             seconds = min(most, float(timeout or self.brpop_timeout or most))
-            command: list[Any] = ["BLMOVE", key, key, "RIGHT", "RIGHT", seconds]
+            command: list[Any] = (
+                ["BLMOVE", key, key, "RIGHT", "RIGHT", seconds]
+                if self.wait_command == "BLMOVE"
+                else [self.wait_command, (self.global_keyprefix or "") + IDLE_KEY, seconds]
+            )
             self._waiting = True
         else:
             record = {q: q not in self._no_ack_queues for q in queues}
@@ -175,11 +190,25 @@ class Channel(_Channel):  # type: ignore[misc]
         try:
             try:
                 reply = self.client.parse_response(
-                    self.client.connection, "BLMOVE" if self._waiting else "EVAL", **options
+                    self.client.connection,
+                    self.wait_command if self._waiting else "EVAL",
+                    **options,
                 )
             except self.connection_errors:
                 self.client.connection.disconnect()
                 raise
+            except self.ResponseError as exc:
+                if not (self._waiting and "unknown command" in str(exc).lower()):
+                    raise
+                log.warning(
+                    "Redis has no %s (older than 6.2?): waiting for messages by polling every "
+                    "%s s instead",
+                    self.wait_command,
+                    self.reliable_wait,
+                )
+                self.wait_command = "BLPOP"
+                self._idle = False
+                raise Empty() from None
             if self._waiting:
                 self._idle = False  # something came, or the wait ran out: pop again
                 raise Empty()

@@ -20,7 +20,7 @@ from kombu import Connection, Consumer, Exchange, Producer, Queue  # type: ignor
 
 from tests.conftest import make_app
 from tests.services import REDIS
-from workers.redis_transport import TRANSPORT, transport_for
+from workers.redis_transport import TRANSPORT, Channel, Transport, transport_for
 
 pytestmark = pytest.mark.redis
 
@@ -249,3 +249,33 @@ def test_gameworker_uses_it_for_redis_brokers_only(tmp_path: Any) -> None:
     finally:
         app.close()
         db.dispose()
+
+
+class _NoBlmoveChannel(Channel):
+    wait_command = "GWNOSUCHWAIT"  # what a Redis older than 6.2 answers for BLMOVE
+
+
+class _NoBlmoveTransport(Transport):
+    Channel = _NoBlmoveChannel
+
+
+def test_a_server_without_blmove_is_polled_instead(
+    redis_url: str, raw: redis_py.Redis, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = queue_named("old")
+    got: list[Any] = []
+    with connect(redis_url, prefix, transport=_NoBlmoveTransport) as conn:  # type: ignore[arg-type]
+        queue(conn.default_channel).declare()
+        producer = Producer(conn, exchange=queue.exchange)  # type: ignore[no-untyped-call]
+        with Consumer(  # type: ignore[no-untyped-call]
+            conn, [queue], callbacks=[lambda body, m: (got.append(body), m.ack())]
+        ):
+            drain(conn, 1, lambda: False)  # idle: the wait is refused, the channel falls back
+            for n in range(3):
+                producer.publish({"n": n}, routing_key=queue.routing_key, serializer="json")
+            drain(conn, 5, lambda: len(got) >= 3)
+            assert conn.default_channel.wait_command == "BLPOP"
+        queue(conn.default_channel).delete()
+    assert got == [{"n": 0}, {"n": 1}, {"n": 2}]
+    assert unacked(raw, prefix) == 0
+    assert "waiting for messages by polling" in caplog.text
