@@ -44,7 +44,17 @@ def check_broker(connection: Any, what: str = "broker", timeout: float = 5.0) ->
     try:
         connection.ensure_connection(max_retries=1, interval_start=0.2, timeout=timeout)
     except Exception as exc:
-        raise Unreachable(what, connection.as_uri(include_password=True), _reason(exc)) from None
+        raise Unreachable(what, _uri(connection), _reason(exc)) from None
+
+
+def _uri(connection: Any) -> str:
+    """The connection's URL as configured: ``redis://``, not the class path of its transport."""
+    uri = str(connection.as_uri(include_password=True))
+    name = str(connection.transport_cls)
+    if ":" in name and uri.startswith(f"{name}://"):  # a transport given as "module:Class"
+        scheme = "rediss" if connection.ssl else str(connection.transport.driver_type)
+        uri = scheme + uri[len(name) :]
+    return uri
 
 
 def check_settings_broker(settings: Any) -> None:
@@ -83,9 +93,12 @@ def check_database(url: str) -> None:
 def _reason(exc: BaseException) -> str:
     """The innermost readable cause of a connection error."""
     seen = exc
-    while seen.__cause__ is not None or seen.__context__ is not None:
-        nxt = seen.__cause__ or seen.__context__
-        assert nxt is not None
+    while True:
+        nxt = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+        # a LookupError deeper down is a driver's own bookkeeping (redis-py's pool raises
+        # "pop from empty list" before it connects), not why the connection failed
+        if nxt is None or isinstance(nxt, LookupError):
+            break
         seen = nxt
     text = str(seen).strip() or str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
