@@ -24,6 +24,16 @@ CRASH_LINES = re.compile(
 )
 
 
+SHORT_LIMITS: dict[str, object] = {
+    # short limits, so that anything left unacknowledged comes back within a test
+    "visibility_timeout": 60,
+    "task_soft_time_limit": 20,
+    "task_time_limit": 30,
+    "cascade_soft_time_limit": 40,
+    "cascade_time_limit": 50,
+}
+
+
 def gameworker_env(**settings: object) -> dict[str, str]:
     """The environment of a worker: this one's, with ``GAMEWORKER_*`` set from ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAMEWORKER_")}

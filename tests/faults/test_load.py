@@ -24,7 +24,7 @@ import pytest
 from tests.conftest import CURSOR_SECRET
 from tests.faults import figures
 from tests.faults.load import TARGETS, EventCollector, LoadRun, fresh_database
-from tests.faults.processes import WorkerProcess, gameworker_env
+from tests.faults.processes import SHORT_LIMITS, WorkerProcess, gameworker_env
 from tests.faults.scale import scaled
 from tests.faults.servers import OwnPostgres, OwnRabbit, OwnRedis
 
@@ -49,12 +49,7 @@ def worker_for(folder: Path, db_url: str, broker: str, backend: str) -> WorkerPr
         broker_url=broker,
         result_backend=backend,
         cursor_secret=CURSOR_SECRET,
-        # short limits, so that anything left unacknowledged comes back within the test
-        visibility_timeout=60,
-        task_soft_time_limit=20,
-        task_time_limit=30,
-        cascade_soft_time_limit=40,
-        cascade_time_limit=50,
+        **SHORT_LIMITS,
         retry_backoff_base=0.2,
         retry_backoff_cap=5,
         max_retries=8,

@@ -23,7 +23,7 @@ from persistence.database import Database
 from persistence.tables import dead_letters, games, outbox
 from tests.conftest import ACTOR, CURSOR_SECRET
 from tests.faults import figures
-from tests.faults.processes import WorkerProcess, gameworker_env
+from tests.faults.processes import SHORT_LIMITS, WorkerProcess, gameworker_env
 from tests.faults.servers import OwnRedis
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -52,11 +52,7 @@ def test_a_command_that_always_kills_its_worker_is_dead_lettered(
         broker_url=redis.url(0),
         result_backend=redis.url(1),
         cursor_secret=CURSOR_SECRET,
-        visibility_timeout=60,
-        task_soft_time_limit=20,
-        task_time_limit=30,
-        cascade_soft_time_limit=40,
-        cascade_time_limit=50,
+        **SHORT_LIMITS,
         max_retries=MAX_RETRIES,
     )
     env |= {"GW_TEST_KILL_NAME": marker, "GW_TEST_KILL_DIR": str(tmp_path)}
