@@ -5,11 +5,15 @@ it in the ``unacked`` hash that brings it back after the visibility timeout. A m
 between (Redis stopping, a connection cut, the consumer killed before the reply was read) is in
 neither place: it is lost. The fault suite saw it happen under load with Redis restarted once.
 
-Here one Lua script pops the message *and* records it in ``unacked`` (with the same entry and
-index score kombu writes), atomically: whatever happens to the reply, the message is either
-still on its queue or in ``unacked``, from where kombu's own ``restore_visible`` puts it back
-after the visibility timeout. Consumers that do not acknowledge (``no_ack``: Flower's event
-receiver) are not recorded, as with kombu.
+Here one Lua script pops the message *and* records it in ``unacked`` (kombu's own entry),
+atomically: whatever happens to the reply, the message is either still on its queue or in
+``unacked``, from where kombu's own ``restore_visible`` puts it back. The script indexes it as
+if it had been taken ``visibility_timeout - unread_timeout`` seconds ago; reading the reply
+re-indexes it at now, as kombu does. So a message whose reply was lost comes back
+``unread_timeout`` (15 s, a transport option) later, at the next restore pass of any consumer of
+that Redis database; one being worked on, after the visibility timeout, as with kombu.
+Consumers that do not acknowledge (``no_ack``: Flower's event receiver) are not recorded, as
+with kombu.
 
 Lists cannot be waited on without popping from them, so when every queue is empty the channel
 waits with ``BLMOVE q q RIGHT RIGHT``, which leaves the list as it was, on the queue it last
@@ -41,6 +45,7 @@ from kombu.utils import encoding, json
 _Channel: Any = redis.Channel
 _QoS: Any = redis.QoS
 _Transport: Any = redis.Transport
+_Poller: Any = redis.MultiChannelPoller
 _VirtualQoS: Any = virtual.QoS
 _loads: Any = json.loads
 _to_str: Any = encoding.bytes_to_str
@@ -92,6 +97,10 @@ class QoS(_QoS):  # type: ignore[misc]
 
     def append(self, message: Any, delivery_tag: str) -> None:
         if self.channel.take_recorded(delivery_tag):
+            # The reply reached us: index the message at now, as kombu does, instead of the
+            # early score the script gave it for the case where the reply is lost.
+            with self.channel.conn_or_acquire() as client:
+                client.zadd(self.unacked_index_key, {delivery_tag: time()}, xx=True)
             _VirtualQoS.append(self, message, delivery_tag)
         else:
             super().append(message, delivery_tag)
@@ -100,9 +109,11 @@ class QoS(_QoS):  # type: ignore[misc]
 class Channel(_Channel):  # type: ignore[misc]
     QoS = QoS
     reliable_wait = 0.1
+    unread_timeout = 15.0
+    """Seconds after which a popped message whose reply was never read is put back."""
     wait_command = "BLMOVE"
     """Set to ``BLPOP`` (a plain sleep on an unused key) when the server lacks ``BLMOVE``."""
-    from_transport_options = (*_Channel.from_transport_options, "reliable_wait")
+    from_transport_options = (*_Channel.from_transport_options, "reliable_wait", "unread_timeout")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._recorded: set[str] = set()
@@ -147,8 +158,19 @@ class Channel(_Channel):  # type: ignore[misc]
         keys = [prefix + self.unacked_key, prefix + self.unacked_index_key]
         keys += [prefix + key for _, key in order]
         flags = ["1" if record[q] else "0" for q, _ in order]
-        command = ["EVAL", POP_AND_RECORD, len(keys), *keys, repr(time()), *flags]
+        command = ["EVAL", POP_AND_RECORD, len(keys), *keys, repr(self._unread_score()), *flags]
         return command, [q for q, _ in order]
+
+    def _unread_score(self) -> float:
+        """The index score of a popped message whose reply has not been read yet.
+
+        ``restore_visible`` puts back what is indexed before ``now - visibility_timeout``: this
+        score makes that ``unread_timeout`` seconds from now, so a message whose reply was lost
+        (Redis stopping, the connection cut, the consumer killed) comes back that soon, not
+        after the whole visibility timeout. Reading the reply re-indexes it at now (``QoS``).
+        """
+        visibility = float(self.visibility_timeout)
+        return time() - max(0.0, visibility - float(self.unread_timeout))
 
     def _take(self, reply: Any, queues: list[str]) -> tuple[str, dict[str, Any]] | None:
         """The queue and payload of a script's reply; notes a recorded delivery tag."""
@@ -242,5 +264,27 @@ class Channel(_Channel):  # type: ignore[misc]
         return message
 
 
+class Poller(_Poller):  # type: ignore[misc]
+    """kombu's poller, restoring overdue messages whenever a drain finds nothing.
+
+    kombu does that only when a poll times out without any reply, which its one-second
+    ``BRPOP`` allows; this transport's replies come every ``reliable_wait``, so a consumer
+    without an event loop (``drain_events``) would otherwise never put anything back. It is
+    throttled by ``unacked_restore_throttle`` as kombu's is. An event loop (the Celery worker)
+    restores on its own timer (``unacked_restore_interval``).
+    """
+
+    def get(self, callback: Any, timeout: float | None = None) -> Any:
+        try:
+            return super().get(callback, timeout)
+        except Empty:
+            self.maybe_restore_messages()
+            raise
+
+
 class Transport(_Transport):  # type: ignore[misc]
     Channel = Channel
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.cycle = Poller()

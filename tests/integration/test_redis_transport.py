@@ -84,8 +84,10 @@ def cut_after_pop(conn: Any, queue: Queue) -> Any:
 def test_a_message_popped_as_the_connection_is_cut_comes_back(
     redis_url: str, raw: redis_py.Redis, prefix: str
 ) -> None:
+    """Recorded as unacknowledged, and put back after the unread timeout (not the hour)."""
     queue = queue_named("cut")
-    with connect(redis_url, prefix, visibility_timeout=1) as conn:
+    options = {"visibility_timeout": 3600, "unread_timeout": 1}
+    with connect(redis_url, prefix, **options) as conn:
         queue(conn.default_channel).declare()
         Producer(conn, exchange=queue.exchange).publish(  # type: ignore[no-untyped-call]
             {"n": 1}, routing_key=queue.routing_key, serializer="json"
@@ -96,8 +98,8 @@ def test_a_message_popped_as_the_connection_is_cut_comes_back(
     assert unacked(raw, prefix) == 1, "the popped message is recorded as unacknowledged"
 
     got: list[tuple[Any, bool]] = []
-    time.sleep(1.2)  # past the visibility timeout
-    with connect(redis_url, prefix, visibility_timeout=1) as conn:
+    time.sleep(1.2)  # past the unread timeout, far from the visibility timeout
+    with connect(redis_url, prefix, **options) as conn:
 
         def on(body: Any, message: Any) -> None:
             got.append((body, message.delivery_info.get("redelivered", False)))
@@ -107,6 +109,33 @@ def test_a_message_popped_as_the_connection_is_cut_comes_back(
             drain(conn, 10, lambda: got)
         queue(conn.default_channel).delete()
     assert got == [({"n": 1}, True)]
+    assert unacked(raw, prefix) == 0
+
+
+def test_a_message_being_handled_is_not_put_back_early(
+    redis_url: str, raw: redis_py.Redis, prefix: str
+) -> None:
+    """Once its reply is read, a message waits the whole visibility timeout, as with kombu."""
+    queue = queue_named("held")
+    options = {"visibility_timeout": 3600, "unread_timeout": 1}
+    held: list[Any] = []
+    with (
+        connect(redis_url, prefix, **options) as first,
+        connect(redis_url, prefix, **options) as second,
+    ):
+        queue(first.default_channel).declare()
+        Producer(first, exchange=queue.exchange).publish(  # type: ignore[no-untyped-call]
+            {"n": 1}, routing_key=queue.routing_key, serializer="json"
+        )
+        with Consumer(first, [queue], callbacks=[lambda body, m: held.append(m)]):  # type: ignore[no-untyped-call]
+            drain(first, 5, lambda: held)
+            time.sleep(1.5)  # past the unread timeout: the first consumer is still on it
+            again: list[Any] = []
+            with Consumer(second, [queue], callbacks=[lambda body, m: again.append(m)]):  # type: ignore[no-untyped-call]
+                drain(second, 2, lambda: again)  # restore passes run while it finds nothing
+            assert again == [] and unacked(raw, prefix) == 1
+            held[0].ack()
+        queue(first.default_channel).delete()
     assert unacked(raw, prefix) == 0
 
 
