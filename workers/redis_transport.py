@@ -153,13 +153,16 @@ class Channel(_Channel):  # type: ignore[misc]
         self, queues: list[str], record: dict[str, bool]
     ) -> tuple[list[Any], list[str]]:
         """The EVAL command that pops from the first non-empty list of ``queues``."""
-        prefix = self.global_keyprefix or ""
         order = [(q, self._q_for_pri(q, pri)) for pri in self.priority_steps for q in queues]
-        keys = [prefix + self.unacked_key, prefix + self.unacked_index_key]
-        keys += [prefix + key for _, key in order]
+        keys = [self._key(self.unacked_key), self._key(self.unacked_index_key)]
+        keys += [self._key(key) for _, key in order]
         flags = ["1" if record[q] else "0" for q, _ in order]
         command = ["EVAL", POP_AND_RECORD, len(keys), *keys, repr(self._unread_score()), *flags]
         return command, [q for q, _ in order]
+
+    def _key(self, name: str) -> str:
+        """A key as Redis knows it: kombu prefixes only the commands it sends itself."""
+        return f"{self.global_keyprefix or ''}{name}"
 
     def _unread_score(self) -> float:
         """The index score of a popped message whose reply has not been read yet.
@@ -189,15 +192,14 @@ class Channel(_Channel):  # type: ignore[misc]
         if not queues:
             return
         if self._idle:
-            wait = self._wait_queue if self._wait_queue in queues else None
-            wait = wait or str(queues[0])
-            key = (self.global_keyprefix or "") + wait
+            wait = self._wait_queue if self._wait_queue in queues else queues[0]
+            key = self._key(str(wait))
             most = float(self.reliable_wait)
             seconds = min(most, float(timeout or self.brpop_timeout or most))
             command: list[Any] = (
                 ["BLMOVE", key, key, "RIGHT", "RIGHT", seconds]
                 if self.wait_command == "BLMOVE"
-                else [self.wait_command, (self.global_keyprefix or "") + IDLE_KEY, seconds]
+                else [self.wait_command, self._key(IDLE_KEY), seconds]
             )
             self._waiting = True
         else:
