@@ -25,6 +25,11 @@ Redis 6.2 or newer has ``BLMOVE``; on an older server (or a Redis-compatible one
 the channel says so once in the log and waits with ``BLPOP`` on a key nothing is pushed to,
 which only sleeps: a message reaching an idle consumer then waits up to ``reliable_wait``.
 
+A message is put back through its exchange, as kombu does, by whichever consumer of the
+database finds it overdue, often one that never declared that exchange: ``typeof`` reads a
+topic exchange's type off its bindings there, where kombu took it for a direct one and dropped
+the message (``Channel.typeof``).
+
 Used for every ``redis://`` and ``rediss://`` broker URL of the worker, beat, Flower and the
 CLI (``celeryconfig.build``), and by ``transport_for`` for any other kombu consumer:
 ``Connection(url, transport=transport_for(url))``.
@@ -139,6 +144,24 @@ class Channel(_Channel):  # type: ignore[misc]
         if queue is not None and queue not in self._active_queues:
             self._no_ack_queues.discard(queue)
         return ret
+
+    # -- routing by a connection that never declared the exchange -----------------------------
+
+    def typeof(self, exchange: str, default: str = "direct") -> Any:
+        """The exchange's type; for one not declared on this connection, read off its bindings.
+
+        kombu keeps exchange types in the memory of the connection that declared them and takes
+        any other exchange for a direct one. Putting an unacknowledged message back routes it
+        through its exchange again, and the process doing it (any consumer of the database:
+        the worker restores its subscribers' events too) has usually never declared that
+        exchange: a message of a topic exchange (``gameworker.events``) was then matched as if
+        direct, found no queue, and was deleted from ``unacked`` without being put anywhere.
+        Only a topic exchange's bindings carry a pattern, so the bindings in Redis tell it.
+        """
+        undeclared = bool(exchange) and exchange not in self.state.exchanges
+        if undeclared and any(pattern for _, pattern, _ in self.get_table(exchange)):
+            return super().typeof(exchange, "topic")
+        return super().typeof(exchange, default)
 
     def take_recorded(self, delivery_tag: str) -> bool:
         """Whether the pop script recorded this message as unacknowledged (once)."""
