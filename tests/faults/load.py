@@ -392,6 +392,8 @@ class LoadRun:
             time.sleep(0.2)
         mine = [e for e in collector.events if str(e.get("correlationid", "")).startswith(self.run)]
         ids = Counter(e["id"] for e in mine)
+        for event_id in sorted(set(committed) - set(ids)):
+            self.problems.append(f"event missing: {event_id} of {committed[event_id]}")
         by_key: dict[str, set[str]] = defaultdict(set)
         for e in mine:
             by_key[e["correlationid"]].add(e["id"])

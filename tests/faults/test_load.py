@@ -140,12 +140,6 @@ def test_load_with_three_pool_processes_sigkilled(own_pg: OwnPostgres, tmp_path:
     assert len(killed) == 3 and all(killed), f"kills done: {killed} (the load ended first?)"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="open (issue 7): with gameworker's Redis transport the full-size runs hold at 0 lost, "
-    "but one clean-clone CI run (scale 0.05) still missed 1 event across the restart, with "
-    "nothing left in unacked and no relay error; not yet diagnosed.",
-)
 def test_load_with_redis_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
     redis = OwnRedis(tmp_path / "redis")
     redis.start()
