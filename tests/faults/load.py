@@ -93,7 +93,9 @@ class EventCollector(threading.Thread):
         while not self._stop_flag.is_set():
             try:
                 # on Redis, gameworker's transport: kombu's own can lose a message it pops
-                # as Redis stops (workers/redis_transport.py)
+                # as Redis stops (workers/redis_transport.py). Its visibility timeout is
+                # kombu's hour, not the workers' 60 s, so the workers' restore passes put back
+                # what it popped and has not read yet: the harsher case, kept on purpose.
                 with Connection(
                     self.url, transport=transport_for(self.url), connect_timeout=2
                 ) as conn:
