@@ -337,6 +337,47 @@ def test_a_message_on_an_idle_queue_is_taken_at_once(redis_url: str, prefix: str
     assert got and got[0] - sent < 1.0
 
 
+@pytest.mark.parametrize(("half_life", "waits_on"), [(10.0, "busy"), (0.01, "rare")])
+def test_an_idle_consumer_waits_on_the_queue_its_recent_messages_came_from(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch, half_life: float, waits_on: str
+) -> None:
+    """Not on the last one: a worker was put on the relay queue by every relay kick.
+
+    With a half-life far shorter than the test, only the last message still counts.
+    """
+    queues = {"busy": queue_named("busy"), "rare": queue_named("rare")}
+    waits: list[str] = []
+    send = redis_py.connection.Connection.send_command
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if args and args[0] == "BLMOVE":
+            waits.append(str(args[1]))
+        return send(self, *args, **kwargs)
+
+    got: list[Any] = []
+    with connect(redis_url, prefix, wait_half_life=half_life) as conn:
+        producer = Producer(conn)  # type: ignore[no-untyped-call]
+        with Consumer(  # type: ignore[no-untyped-call]
+            conn, list(queues.values()), callbacks=[lambda body, m: (got.append(body), m.ack())]
+        ):
+            for name, count in (("busy", 5), ("rare", 1)):  # the rare queue's message last
+                for n in range(count):
+                    q = queues[name]
+                    producer.publish(
+                        {"n": n}, exchange=q.exchange, routing_key=q.routing_key, serializer="json"
+                    )
+                wanted = len(got) + count
+                drain(conn, 5, lambda wanted=wanted: len(got) == wanted)
+                time.sleep(0.2)
+            monkeypatch.setattr(redis_py.connection.Connection, "send_command", spy)
+            drain(conn, 0.5, lambda: False)  # idle: it waits
+            monkeypatch.undo()
+        for q in queues.values():
+            q(conn.default_channel).delete()
+    assert len(got) == 6
+    assert waits and set(waits) == {f"{prefix}{queues[waits_on].name}"}
+
+
 def test_gameworker_uses_it_for_redis_brokers_only(tmp_path: Any) -> None:
     assert transport_for("redis://localhost:6379/0") == TRANSPORT
     assert transport_for("rediss://localhost:6379/0") == TRANSPORT
