@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,6 +148,11 @@ class WorkerProcess:
             return (self.folder / "worker.out").read_text("utf-8", "replace")
         except FileNotFoundError:
             return ""
+
+    def received_more_than_once(self, id_prefix: str) -> int:
+        """How many task ids starting with ``id_prefix`` the log shows received twice or more."""
+        seen = Counter(re.findall(rf"\[({re.escape(id_prefix)}[^\]]*)\] received", self.text()))
+        return sum(1 for n in seen.values() if n > 1)
 
     def crash_lines(self) -> list[str]:
         """Log lines that tell of a crash: a lost pool process, a restarted consumer."""

@@ -5,7 +5,9 @@ processes) and three producer processes against servers of its own, and audits t
 (tests/faults/load.py): every command answered ``ok``, every effect in the database exactly
 once, every committed event received (duplicates only with the same id).
 
-- **SIGKILLs**: a pool process is killed three times at random moments (Redis + PostgreSQL).
+- **SIGKILLs**: a pool process is killed three times at random moments (Redis + PostgreSQL);
+  then the whole worker (main process and pool) three times, started again as a supervisor
+  would.
 - **Redis restarted** once mid-load (broker, results and events on it; append-only file).
 - **RabbitMQ restarted** once mid-load (a second node of the test's own: broker and events;
   results on Redis).
@@ -138,6 +140,39 @@ def test_load_with_three_pool_processes_sigkilled(own_pg: OwnPostgres, tmp_path:
     finally:
         redis.stop()
     assert len(killed) == 3 and all(killed), f"kills done: {killed} (the load ended first?)"
+
+
+def test_load_with_the_whole_worker_sigkilled(own_pg: OwnPostgres, tmp_path: Path) -> None:
+    """The main process too, three times: what it had taken comes back after the visibility
+    timeout, to the worker a supervisor started again."""
+    redis = OwnRedis(tmp_path / "redis")
+    redis.start()
+    db_url = fresh_database(own_pg.url())
+    worker = worker_for(tmp_path, db_url, redis.url(0), redis.url(1))
+    run = LoadRun(db_url, redis.url(0), redis.url(1), redis.url(0), tmp_path, COMMANDS)
+    moments = sorted(random.uniform(0.05, 0.75) for _ in range(3))
+    killed: list[int] = []
+
+    def fault(progress: float) -> None:
+        if moments and progress >= moments[0] and worker.alive and worker.proc is not None:
+            moments.pop(0)
+            killed.append(worker.proc.pid)
+            worker.kill()
+
+    try:
+        run_scenario(
+            "load with 3 SIGKILLs of the whole worker (Redis + PostgreSQL)",
+            run,
+            worker,
+            fault,
+            lambda: {
+                "whole worker SIGKILLed (main process and pool)": len(killed),
+                "commands taken again after a kill": worker.received_more_than_once(run.run),
+            },
+        )
+    finally:
+        redis.stop()
+    assert len(killed) == 3, f"kills done: {killed} (the load ended first?)"
 
 
 def test_load_with_redis_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
