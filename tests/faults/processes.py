@@ -119,11 +119,13 @@ class WorkerProcess:
             return None
         return pid
 
-    def kill(self) -> None:
-        """SIGKILL the whole worker: main process and pool."""
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(30)
+    def kill(self) -> int | None:
+        """SIGKILL the whole worker: main process and pool. The main process's pid, if alive."""
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+        return self.proc.pid
 
     def stop(self, timeout: float = 60) -> None:
         """A warm shutdown (SIGTERM), then SIGKILL if it does not end in time."""

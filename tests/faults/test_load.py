@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -112,77 +113,78 @@ def once_at(progress_at: float, action: Callable[[], None]) -> Callable[[float],
     return fault
 
 
-def test_load_with_three_pool_processes_sigkilled(own_pg: OwnPostgres, tmp_path: Path) -> None:
-    redis = OwnRedis(tmp_path / "redis")
-    redis.start()
-    db_url = fresh_database(own_pg.url())
-    worker = worker_for(tmp_path, db_url, redis.url(0), redis.url(1))
-    run = LoadRun(db_url, redis.url(0), redis.url(1), redis.url(0), tmp_path, COMMANDS)
-    moments = sorted(random.uniform(0.05, 0.75) for _ in range(3))
-    killed: list[int | None] = []
+def at_random_moments(action: Callable[[], int | None], count: int = 3) -> Callable[[float], None]:
+    """A fault that acts ``count`` times, at random moments between 5% and 75% of the run.
+
+    What each action returned (the pid it killed) is kept in ``fault.done``.
+    """
+    moments = sorted(random.uniform(0.05, 0.75) for _ in range(count))
+    done: list[int | None] = []
 
     def fault(progress: float) -> None:
         if moments and progress >= moments[0]:
             moments.pop(0)
-            killed.append(worker.kill_pool_process())
+            done.append(action())
 
+    fault.done = done  # type: ignore[attr-defined]
+    return fault
+
+
+@contextmanager
+def load_on_redis(
+    own_pg: OwnPostgres, folder: Path
+) -> Iterator[tuple[OwnRedis, WorkerProcess, LoadRun]]:
+    """A load run on a Redis of its own (broker and events on database 0, results on 1)."""
+    redis = OwnRedis(folder / "redis")
+    redis.start()
     try:
+        db_url = fresh_database(own_pg.url())
+        worker = worker_for(folder, db_url, redis.url(0), redis.url(1))
+        run = LoadRun(db_url, redis.url(0), redis.url(1), redis.url(0), folder, COMMANDS)
+        yield redis, worker, run
+    finally:
+        redis.stop()
+
+
+def test_load_with_three_pool_processes_sigkilled(own_pg: OwnPostgres, tmp_path: Path) -> None:
+    with load_on_redis(own_pg, tmp_path) as (_, worker, run):
+        fault = at_random_moments(worker.kill_pool_process)
         run_scenario(
             "load with 3 SIGKILLs of pool processes (Redis + PostgreSQL)",
             run,
             worker,
             fault,
             lambda: {
-                "pool processes SIGKILLed": len([k for k in killed if k]),
+                "pool processes SIGKILLed": len([k for k in fault.done if k]),  # type: ignore[attr-defined]
                 "commands cut off (WorkerLostError)": worker.text().count("WorkerLostError"),
             },
         )
-    finally:
-        redis.stop()
+    killed = fault.done  # type: ignore[attr-defined]
     assert len(killed) == 3 and all(killed), f"kills done: {killed} (the load ended first?)"
 
 
 def test_load_with_the_whole_worker_sigkilled(own_pg: OwnPostgres, tmp_path: Path) -> None:
     """The main process too, three times: what it had taken comes back after the visibility
     timeout, to the worker a supervisor started again."""
-    redis = OwnRedis(tmp_path / "redis")
-    redis.start()
-    db_url = fresh_database(own_pg.url())
-    worker = worker_for(tmp_path, db_url, redis.url(0), redis.url(1))
-    run = LoadRun(db_url, redis.url(0), redis.url(1), redis.url(0), tmp_path, COMMANDS)
-    moments = sorted(random.uniform(0.05, 0.75) for _ in range(3))
-    killed: list[int] = []
-
-    def fault(progress: float) -> None:
-        if moments and progress >= moments[0] and worker.alive and worker.proc is not None:
-            moments.pop(0)
-            killed.append(worker.proc.pid)
-            worker.kill()
-
-    try:
+    with load_on_redis(own_pg, tmp_path) as (_, worker, run):
+        fault = at_random_moments(worker.kill)
         run_scenario(
             "load with 3 SIGKILLs of the whole worker (Redis + PostgreSQL)",
             run,
             worker,
             fault,
             lambda: {
-                "whole worker SIGKILLed (main process and pool)": len(killed),
+                "whole worker SIGKILLed (main process and pool)": len(fault.done),  # type: ignore[attr-defined]
                 "commands taken again after a kill": worker.received_more_than_once(run.run),
             },
         )
-    finally:
-        redis.stop()
-    assert len(killed) == 3, f"kills done: {killed} (the load ended first?)"
+    killed = fault.done  # type: ignore[attr-defined]
+    assert len(killed) == 3 and all(killed), f"kills done: {killed} (the load ended first?)"
 
 
 def test_load_with_redis_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
-    redis = OwnRedis(tmp_path / "redis")
-    redis.start()
-    db_url = fresh_database(own_pg.url())
-    worker = worker_for(tmp_path, db_url, redis.url(0), redis.url(1))
-    run = LoadRun(db_url, redis.url(0), redis.url(1), redis.url(0), tmp_path, COMMANDS)
-    fault = once_at(0.3, lambda: redis.restart(down_for=2))
-    try:
+    with load_on_redis(own_pg, tmp_path) as (redis, worker, run):
+        fault = once_at(0.3, lambda: redis.restart(down_for=2))
         run_scenario(
             "load with Redis restarted (broker, results, events)",
             run,
@@ -190,8 +192,6 @@ def test_load_with_redis_restarted(own_pg: OwnPostgres, tmp_path: Path) -> None:
             fault,
             lambda: {"Redis restarts": len(fault.done)},  # type: ignore[attr-defined]
         )
-    finally:
-        redis.stop()
     assert fault.done, "the load ended before the restart"  # type: ignore[attr-defined]
 
 
