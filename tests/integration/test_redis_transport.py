@@ -64,6 +64,23 @@ def drain(conn: Any, seconds: float, until: Any) -> None:
             conn.drain_events(timeout=0.2)
 
 
+def take_and_delete(conn: Any, queue: Queue, seconds: float) -> list[tuple[Any, bool]]:
+    """Consume ``queue`` until a message comes (acknowledged), then delete the queue.
+
+    What came, as (body, redelivered) pairs.
+    """
+    got: list[tuple[Any, bool]] = []
+
+    def on(body: Any, message: Any) -> None:
+        got.append((body, message.delivery_info.get("redelivered", False)))
+        message.ack()
+
+    with Consumer(conn, [queue], callbacks=[on]):  # type: ignore[no-untyped-call]
+        drain(conn, seconds, lambda: got)
+    queue(conn.default_channel).delete()
+    return got
+
+
 def unacked(raw: redis_py.Redis, prefix: str) -> int:
     return int(raw.hlen(f"{prefix}unacked"))
 
@@ -97,17 +114,9 @@ def test_a_message_popped_as_the_connection_is_cut_comes_back(
     assert raw.llen(f"{prefix}{queue.name}") == 0, "the pop did run"
     assert unacked(raw, prefix) == 1, "the popped message is recorded as unacknowledged"
 
-    got: list[tuple[Any, bool]] = []
     time.sleep(1.2)  # past the unread timeout, far from the visibility timeout
     with connect(redis_url, prefix, **options) as conn:
-
-        def on(body: Any, message: Any) -> None:
-            got.append((body, message.delivery_info.get("redelivered", False)))
-            message.ack()
-
-        with Consumer(conn, [queue], callbacks=[on]):  # type: ignore[no-untyped-call]
-            drain(conn, 10, lambda: got)
-        queue(conn.default_channel).delete()
+        got = take_and_delete(conn, queue, 10)
     assert got == [({"n": 1}, True)]
     assert unacked(raw, prefix) == 0
 
@@ -193,7 +202,6 @@ def test_a_message_put_back_by_a_consumer_that_never_declared_its_exchange_arriv
     exchange_type, binding, routing_key = BOUND[kind]
     exchange = Exchange(f"gwtt.x.{uuid.uuid4().hex[:8]}", type=exchange_type, durable=True)  # type: ignore[no-untyped-call]
     queue = Queue(f"gwtt.sub.{uuid.uuid4().hex[:8]}", exchange, routing_key=binding or routing_key)  # type: ignore[no-untyped-call]
-    got: list[tuple[Any, bool]] = []
     with connect(redis_url, prefix) as subscriber:
         taken = left_overdue(subscriber, queue, routing_key, raw, prefix)
         with connect(redis_url, prefix, visibility_timeout=60) as other:  # declared nothing
@@ -202,14 +210,7 @@ def test_a_message_put_back_by_a_consumer_that_never_declared_its_exchange_arriv
         assert raw.llen(f"{prefix}{queue.name}") == 1, "put back on its queue"
         assert unacked(raw, prefix) == 0
         taken.ack()  # the subscriber finishes late: nothing left to remove
-
-        def on(body: Any, message: Any) -> None:
-            got.append((body, message.delivery_info.get("redelivered", False)))
-            message.ack()
-
-        with Consumer(subscriber, [queue], callbacks=[on]):  # type: ignore[no-untyped-call]
-            drain(subscriber, 5, lambda: got)
-        queue(subscriber.default_channel).delete()
+        got = take_and_delete(subscriber, queue, 5)
     assert got == [({"n": 1}, True)]
     assert unacked(raw, prefix) == 0
 
