@@ -240,8 +240,7 @@ class Channel(_Channel):  # type: ignore[misc]
         if not queues:
             return
         if self._idle:
-            wait = self._busiest(queues)
-            key = self._key(str(wait))
+            key = self._key(self._busiest(queues))
             most = float(self.reliable_wait)
             seconds = min(most, float(timeout or self.brpop_timeout or most))
             command: list[Any] = (
